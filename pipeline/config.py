@@ -1,0 +1,203 @@
+"""The one RunConfig tree: YAML presets in configs/, `--set a.b=c` overrides, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RunSection(Section):
+    name: str = "household-sim"
+    seed: int = 0
+    run_dir: str | None = None  # default: runs/<name>-<timestamp>
+
+
+class EnvConfig(Section):
+    name: str = "household"
+    split: str = "valid_unseen"  # train | valid_seen | valid_unseen | endless
+    grammar: Literal["2.1.2", "2.1.1"] = "2.1.2"
+    step_limit: int = Field(50, ge=1, le=1000)
+    max_tasks: int | None = Field(None, ge=1)  # truncate the split (None: all of it)
+    tasks_file: str | None = None  # JSONL of Task records, overrides split
+
+
+class LatencyConfig(Section):
+    kind: Literal["none", "fixed", "lognormal"] = "none"
+    mean_s: float = Field(0.0, ge=0.0)
+    sigma: float = Field(0.5, ge=0.0)  # lognormal shape
+
+
+class SimConfig(Section):
+    """Knobs of the offline scripted model (a stand-in for an LLM, not evidence about one)."""
+
+    skill: float = Field(0.5, ge=0.0, le=1.0)  # chance it knows the right appliance
+    skip_rate: float = Field(0.25, ge=0.0, le=1.0)  # chance it forgets the transformation
+    invalid_rate: float = Field(0.03, ge=0.0, le=1.0)  # malformed commands
+    format_error_rate: float = Field(0.02, ge=0.0, le=1.0)  # answers without an Action line
+    memory_trust: float = Field(0.9, ge=0.0, le=1.0)  # chance it follows retrieved procedures
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
+    price_in_per_mtok: float = Field(0.15, ge=0.0)  # USD per million prompt tokens
+    price_out_per_mtok: float = Field(0.60, ge=0.0)
+
+
+class ModelConfig(Section):
+    model: str = "sim/household"
+    api_base: str | None = None
+    api_key_env: str | None = None  # name of the env var holding the key; never the key itself
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(256, ge=1)
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(5, ge=0)
+    concurrency: int = Field(64, ge=1)  # per-endpoint limit on in-flight calls
+
+
+class AgentConfig(ModelConfig):
+    one_shot: bool = True  # include a worked example of the task type
+    history_steps: int = Field(0, ge=0)  # 0: whole interaction in the prompt; else last N steps
+    episode_timeout_s: float = Field(600.0, gt=0)
+
+
+class QdrantConfig(Section):
+    url: str | None = None  # None: embedded local mode inside the run directory
+    api_key_env: str | None = None
+    collection_prefix: str = "memp"
+
+
+class DiscardConfig(Section):
+    enabled: bool = True
+    min_retrieved: int = Field(3, ge=1)
+    min_success_ratio: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class MemoryConfig(Section):
+    enabled: bool = False
+    namespace: str = "household"
+    build: Literal["trajectory", "script", "proceduralization"] = "proceduralization"
+    retrieve: Literal["random", "query", "avefact"] = "query"
+    update: Literal["vanilla", "validation", "adjustment"] = "adjustment"
+    top_k: int = Field(1, ge=1, le=50)
+    score_threshold: float | None = None
+    embedder: str = "hash"  # hash | litellm:<model>
+    embed_dim: int = Field(512, ge=8)
+    update_every: int = Field(1, ge=1)  # vanilla: add every t tasks
+    dedup_threshold: float = Field(0.97, ge=0.0, le=1.0)
+    capacity: int | None = Field(None, ge=1)
+    discard: DiscardConfig = Field(default_factory=DiscardConfig)
+    builder: ModelConfig | None = None  # None: same model as the agent
+    seed_pack: str | None = None  # JSONL memory pack imported at start
+    qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
+
+
+class PipelineConfig(Section):
+    mode: Literal["sync", "async"] = "sync"
+    group_size: int = Field(20, ge=1)  # t: tasks per group in sync mode
+    max_version_lag: int = Field(4, ge=0)  # async mode staleness bound
+    rollout_workers: int = Field(2, ge=1)
+    episodes_per_worker: int = Field(32, ge=1)
+    distillers: int = Field(1, ge=1)
+    max_in_flight: int | None = Field(None, ge=1)  # default: workers x episodes_per_worker
+
+
+class MetricsConfig(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)  # 0: pick a free port
+
+
+class RunConfig(Section):
+    run: RunSection = Field(default_factory=RunSection)
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    sim: SimConfig = Field(default_factory=SimConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+
+
+class ConfigError(ValueError):
+    """A user-facing configuration problem; the message is one line."""
+
+
+def _parse_value(text: str) -> Any:
+    # YAML scalars give the user ints, floats, bools and null without quoting rules of our own.
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _apply_override(tree: dict[str, Any], assignment: str) -> None:
+    if "=" not in assignment:
+        raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. memory.top_k=3")
+    key, _, raw = assignment.partition("=")
+    parts = key.strip().split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {part!r} is a value, not a section")
+        node = child
+    node[parts[-1]] = _parse_value(raw)
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        nxt = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nxt is None:
+            return []
+        model = nxt
+    return sorted(model.model_fields)
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(p) for p in loc)
+    if first["type"] == "extra_forbidden":
+        allowed = ", ".join(_allowed_keys(RunConfig, loc))
+        return f"unknown config key {key!r}; allowed here: {allowed}"
+    msg = first["msg"]
+    extra = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    return f"bad value for {key!r}: {msg}; got {first.get('input')!r}{extra}"
+
+
+def build_config(tree: dict[str, Any]) -> RunConfig:
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as err:
+        raise ConfigError(_one_line(err)) from None
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Read a YAML preset (or defaults when path is None) and apply `a.b=c` overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            loaded = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{p}: top level must be a mapping of sections")
+        tree = loaded
+    for assignment in overrides:
+        _apply_override(tree, assignment)
+    return build_config(tree)
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,135 @@
+"""Pydantic records that cross a boundary: tasks, steps, trajectories, procedures, memory ops."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Fixed namespace so every id derived from content is stable across processes and runs.
+MEMP_NAMESPACE = uuid.UUID("6f1c3a52-4f7e-5d1e-9a57-0c6b7a4f2e11")
+
+
+def stable_id(*parts: str) -> str:
+    """uuid5 over the joined parts: the same content always yields the same id."""
+    return str(uuid.uuid5(MEMP_NAMESPACE, "\x1f".join(parts)))
+
+
+class Record(BaseModel):
+    """Base for JSONL/actor records: strict on unknown fields, immutable by convention."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Task(Record):
+    id: str  # e.g. "household/valid_unseen/0007": unique within a run
+    env: str
+    split: str
+    task_type: str
+    goal: str  # the natural-language goal line shown to the agent
+    seed: int
+    spec: dict[str, Any] = Field(default_factory=dict)  # env-specific, enough to rebuild the episode
+
+
+class Usage(Record):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            calls=self.calls + other.calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Step(Record):
+    thought: str = ""
+    action: str  # the command sent to the env; "" when the answer had no parsable action
+    observation: str
+    valid: bool = True  # False: malformed answer or a command the env rejected
+    raw: str | None = None  # the model's raw answer, kept only when it could not be parsed
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+
+
+TrajectoryStatus = Literal["ok", "error", "timeout"]
+
+
+class Trajectory(Record):
+    id: str
+    task: Task
+    steps: list[Step] = Field(default_factory=list)
+    success: bool = False
+    status: TrajectoryStatus = "ok"
+    error: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    model: str
+    memory_ids: list[str] = Field(default_factory=list)
+    memory_version: int = 0
+    retrieval_latency_s: float = 0.0
+    started_at: float = Field(default_factory=time.time)
+    wall_s: float = 0.0
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+
+Granularity = Literal["trajectory", "script", "proceduralization"]
+ProcedureStatus = Literal["active", "discarded"]
+
+
+class ProcedureStats(Record):
+    retrieved: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @property
+    def success_ratio(self) -> float:
+        done = self.succeeded + self.failed
+        return self.succeeded / done if done else 0.0
+
+
+class Procedure(Record):
+    id: str
+    namespace: str
+    task_text: str
+    task_type: str
+    keywords: list[str] = Field(default_factory=list)
+    script: str | None = None
+    trajectory: list[str] = Field(default_factory=list)  # condensed "action -> observation" lines
+    granularity: Granularity
+    source_trajectory_ids: list[str] = Field(default_factory=list)
+    build_model: str = ""
+    version: int = 1
+    status: ProcedureStatus = "active"
+    stats: ProcedureStats = Field(default_factory=ProcedureStats)
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+
+
+MemoryOpKind = Literal["add", "adjust", "discard", "stat"]
+
+
+class MemoryOp(Record):
+    """One change to the memory base; policies emit these, only the writer applies them."""
+
+    op_id: str  # deterministic: replaying the same op is a no-op
+    kind: MemoryOpKind
+    procedure_id: str
+    procedure: Procedure | None = None  # new content for add/adjust
+    stats_delta: ProcedureStats | None = None  # for stat
+    reason: str = ""
+    source_trajectory_id: str | None = None
+    seq: int | None = None  # assigned by the writer when logged
