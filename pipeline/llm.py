@@ -1,0 +1,283 @@
+"""The one door to models: litellm calls with usage, cost, retries and a concurrency limit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import anyio
+import litellm
+
+from pipeline.config import ModelConfig, SimConfig
+from pipeline.types import Record, Usage
+
+log = logging.getLogger(__name__)
+
+litellm.suppress_debug_info = True
+litellm.drop_params = True  # a real provider that lacks `seed` etc. should not fail the call
+logging.getLogger("LiteLLM").setLevel(logging.WARNING)
+
+ErrorKind = Literal["rate_limit", "timeout", "server", "bad_output", "auth", "bad_request", "other"]
+_RETRYABLE: frozenset[str] = frozenset({"rate_limit", "timeout", "server"})
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 30.0
+
+
+class LLMResult(Record):
+    text: str
+    usage: Usage
+    latency_s: float
+    model: str
+    role: str
+
+
+class LLMError(Exception):
+    """A model call that failed after retries; `kind` is a low-cardinality error class."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class CallEvent(Record):
+    """What observers (metrics) learn about each attempt; never carries prompts or keys."""
+
+    role: str
+    model: str
+    usage: Usage
+    latency_s: float
+    error: str | None = None  # ErrorKind of a failed attempt
+
+
+CallObserver = Callable[[CallEvent], None]
+_observers: list[CallObserver] = []
+
+
+def add_observer(observer: CallObserver) -> None:
+    _observers.append(observer)
+
+
+def remove_observer(observer: CallObserver) -> None:
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _emit(event: CallEvent) -> None:
+    for observer in list(_observers):
+        try:
+            observer(event)
+        except Exception:  # an observer must never break a model call
+            log.exception("LLM call observer failed")
+
+
+def classify(exc: BaseException) -> ErrorKind:
+    if isinstance(exc, litellm.RateLimitError):
+        return "rate_limit"
+    if isinstance(exc, litellm.Timeout | TimeoutError):
+        return "timeout"
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+        return "auth"
+    if isinstance(exc, litellm.ContextWindowExceededError | litellm.BadRequestError):
+        return "bad_request"
+    if isinstance(
+        exc,
+        litellm.InternalServerError
+        | litellm.ServiceUnavailableError
+        | litellm.BadGatewayError
+        | litellm.APIConnectionError
+        | litellm.APIError,
+    ):
+        return "server"
+    return "other"
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """Seconds from a Retry-After header on the error's response, if the server sent one."""
+    headers: Any = None
+    response = getattr(exc, "response", None)
+    if response is not None:
+        headers = getattr(response, "headers", None)
+    headers = headers or getattr(exc, "litellm_response_headers", None) or {}
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # HTTP-date form: fall back to our own backoff
+
+
+def backoff_s(attempt: int, rng: random.Random) -> float:
+    """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**attempt))."""
+    return rng.uniform(0.0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+
+
+class AdaptiveLimiter:
+    """A capacity limit that shrinks x0.8 on rate limits and creeps back after successes."""
+
+    def __init__(self, ceiling: int, recover_after: int = 20) -> None:
+        self.ceiling = ceiling
+        self.recover_after = recover_after
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._streak = 0
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        # Created lazily inside the running event loop.
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.ceiling)
+        return self._limiter
+
+    @property
+    def current(self) -> int:
+        return int(self.limiter.total_tokens)
+
+    def on_rate_limit(self) -> None:
+        self._streak = 0
+        self.limiter.total_tokens = max(1, int(self.limiter.total_tokens * 0.8))
+
+    def on_success(self) -> None:
+        self._streak += 1
+        if self._streak >= self.recover_after and self.limiter.total_tokens < self.ceiling:
+            self._streak = 0
+            self.limiter.total_tokens = min(self.ceiling, int(self.limiter.total_tokens) + 1)
+
+
+# One limiter per endpoint in this process: every client aimed at the same server shares it.
+_endpoint_limiters: dict[str, AdaptiveLimiter] = {}
+
+
+def endpoint_key(cfg: ModelConfig) -> str:
+    return cfg.api_base or cfg.model.split("/", 1)[0]
+
+
+def endpoint_limiter(cfg: ModelConfig) -> AdaptiveLimiter:
+    key = endpoint_key(cfg)
+    if key not in _endpoint_limiters:
+        _endpoint_limiters[key] = AdaptiveLimiter(cfg.concurrency)
+    return _endpoint_limiters[key]
+
+
+def is_sim(model: str) -> bool:
+    return model.startswith("sim/")
+
+
+class LLMClient:
+    """Calls one configured model; every litellm call in memp goes through here."""
+
+    def __init__(self, cfg: ModelConfig, sim: SimConfig | None = None, seed: int = 0) -> None:
+        self.cfg = cfg
+        self.seed = seed
+        self.limiter = endpoint_limiter(cfg)
+        self._rng = random.Random(seed)
+        self._extra: dict[str, Any] = {}
+        if is_sim(cfg.model):
+            from pipeline import sim as sim_provider
+
+            sim_cfg = sim or SimConfig()
+            sim_provider.register(sim_cfg)
+            self._extra = sim_provider.call_kwargs(sim_cfg, seed)
+        if cfg.api_base:
+            self._extra["api_base"] = cfg.api_base
+        if cfg.api_key_env:
+            key = os.environ.get(cfg.api_key_env)
+            if not key:
+                raise LLMError("auth", f"env var {cfg.api_key_env} (agent.api_key_env) is not set")
+            self._extra["api_key"] = key
+
+    async def complete(self, messages: list[dict[str, str]], role: str) -> LLMResult:
+        """One chat completion with retries; raises LLMError after the last attempt."""
+        kwargs = {
+            "model": self.cfg.model,
+            "messages": messages,
+            "temperature": self.cfg.temperature,
+            "max_tokens": self.cfg.max_tokens,
+            "timeout": self.cfg.timeout_s,
+            "num_retries": 0,  # retries are ours, so backoff and Retry-After are honoured once
+            **self._extra,
+        }
+        response = await self._with_retries(role, lambda: litellm.acompletion(**kwargs))
+        text = response.choices[0].message.content or ""
+        return LLMResult(
+            text=text,
+            usage=self._usage(response),
+            latency_s=response._memp_latency_s,
+            model=self.cfg.model,
+            role=role,
+        )
+
+    async def embed(self, texts: list[str]) -> tuple[list[list[float]], Usage]:
+        kwargs = {
+            "model": self.cfg.model,
+            "input": texts,
+            "timeout": self.cfg.timeout_s,
+            "num_retries": 0,
+            **{k: v for k, v in self._extra.items() if k in ("api_base", "api_key")},
+        }
+        response = await self._with_retries("embed", lambda: litellm.aembedding(**kwargs))
+        vectors = [list(item["embedding"]) for item in response.data]
+        return vectors, self._usage(response)
+
+    async def _with_retries(self, role: str, call: Callable[[], Any]) -> Any:
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                async with self.limiter.limiter:
+                    response = await call()
+            except Exception as exc:
+                kind = classify(exc)
+                latency = time.perf_counter() - started
+                _emit(
+                    CallEvent(
+                        role=role,
+                        model=self.cfg.model,
+                        usage=Usage(),
+                        latency_s=latency,
+                        error=kind,
+                    )
+                )
+                if kind == "rate_limit":
+                    self.limiter.on_rate_limit()
+                if kind not in _RETRYABLE or attempt >= self.cfg.max_retries:
+                    raise LLMError(kind, _one_line(exc)) from None
+                wait = retry_after_s(exc)
+                await anyio.sleep(wait if wait is not None else backoff_s(attempt, self._rng))
+                attempt += 1
+                continue
+            latency = time.perf_counter() - started
+            self.limiter.on_success()
+            response._memp_latency_s = latency
+            _emit(
+                CallEvent(
+                    role=role, model=self.cfg.model, usage=self._usage(response), latency_s=latency
+                )
+            )
+            return response
+
+    def _usage(self, response: Any) -> Usage:
+        usage = getattr(response, "usage", None)
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = 0.0
+        hidden = getattr(response, "_hidden_params", None) or {}
+        if hidden.get("response_cost") is not None:
+            cost = float(hidden["response_cost"])
+        else:
+            try:
+                cost = float(litellm.completion_cost(completion_response=response))
+            except Exception:  # unpriced model (e.g. a local vLLM): tokens still count
+                cost = 0.0
+        return Usage(calls=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]
