@@ -30,7 +30,8 @@ class Task(Record):
     task_type: str
     goal: str  # the natural-language goal line shown to the agent
     seed: int
-    spec: dict[str, Any] = Field(default_factory=dict)  # env-specific, enough to rebuild the episode
+    # Env-specific, enough to rebuild the episode.
+    spec: dict[str, Any] = Field(default_factory=dict)
 
 
 class Usage(Record):

@@ -1,0 +1,48 @@
+# The two set-up commands are `make run` and `make test`; both (re)build .venv from requirements.lock.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+UV_VERSION := 0.13.9
+CONFIG ?= configs/household-sim.yaml
+ARGS ?=
+
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: run test lint format lock perf clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# Hash-checked install of the lock, then memp itself (editable, no extra deps).
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
+	$(BIN)/python -m uv pip install -q --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/python -m uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/memp run $(CONFIG) $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline actors tests
+	$(BIN)/ruff format --check pipeline actors tests
+
+test: lint
+	$(BIN)/python -m pytest -q $(ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff format pipeline actors tests
+	$(BIN)/ruff check --fix pipeline actors tests
+
+lock: $(BIN)/python
+	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --generate-hashes \
+		--python-version 3.11 -o requirements.lock
+
+perf: $(STAMP)
+	$(BIN)/memp perf env
+	$(BIN)/memp perf llm
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""`memp` command line: run, perf, memory, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+from rich.console import Console
+
+from pipeline.config import ConfigError, RunConfig, load_config
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+perf_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+app.add_typer(perf_app, name="perf")
+console = Console()
+
+# Errors a user can cause with input; each becomes one line on stderr and exit code 2.
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, ValueError, FileNotFoundError)
+
+
+def fail(message: str) -> None:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _default_run_dir(cfg: RunConfig) -> Path:
+    return Path("runs") / f"{cfg.run.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML preset, e.g. configs/household-sim.yaml")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override, e.g. memory.top_k=3")
+    ] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="where the run is recorded")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="continue the run recorded in this directory")
+    ] = None,
+) -> None:
+    """Run the configured job and print per-task-type figures."""
+    from pipeline.console import learning_curve_table, task_type_table
+    from pipeline.local_run import run_local
+    from pipeline.runlog import RunDir
+
+    try:
+        if resume is not None:
+            rd = RunDir.resume(resume)
+            cfg = rd.config
+        else:
+            cfg = load_config(config, set_ or [])
+            path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
+            rd = RunDir.create(path, cfg)
+    except USER_ERRORS as err:
+        fail(str(err))
+        return
+    console.print(f"run directory: {rd.path}")
+    try:
+        summary = anyio.run(run_local, cfg, rd)
+    except USER_ERRORS as err:
+        fail(str(err))
+        return
+    finally:
+        rd.close()
+    trajectories = rd.recorded_trajectories()
+    console.print(
+        task_type_table(trajectories, f"{cfg.env.name} / {cfg.env.split} / {cfg.agent.model}")
+    )
+    if len(summary.groups) > 1:
+        console.print(learning_curve_table(summary.groups))
+    if summary.sim_note:
+        console.print(f"[yellow]note:[/yellow] {summary.sim_note}")
+
+
+@perf_app.command("env")
+def perf_env(seconds: float = 3.0, seed: int = 0) -> None:
+    """Household env steps/s on one core (target >= 20,000)."""
+    from pipeline.perf.env import bench_env
+
+    result = bench_env(seconds=seconds, seed=seed)
+    console.print_json(json.dumps(result))
+
+
+@perf_app.command("llm")
+def perf_llm(calls: int = 2000, seed: int = 0) -> None:
+    """Sim-model calls/s and CPU ms per call through litellm."""
+    from pipeline.perf.llm import bench_llm
+
+    result = anyio.run(bench_llm, calls, seed)
+    console.print_json(json.dumps(result))
+    console.print("note: 'sim' is a scripted stand-in for an LLM; these figures are its own cost.")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,49 @@
+"""Rich renderings of run figures for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from pipeline.summary import GroupFigures, Tally, by_task_type, tally
+from pipeline.types import Trajectory
+
+
+def _row(name: str, t: Tally) -> list[str]:
+    return [
+        name,
+        str(t.episodes),
+        f"{t.success_rate:.1%}",
+        f"{t.mean_steps:.1f}",
+        f"{t.tokens:,}",
+        f"${t.cost_usd:.4f}",
+    ]
+
+
+def task_type_table(trajectories: Sequence[Trajectory], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("task type", "tasks", "success", "mean steps", "tokens", "cost"):
+        table.add_column(col, justify="left" if col == "task type" else "right")
+    for name, t in by_task_type(trajectories).items():
+        table.add_row(*_row(name, t))
+    table.add_section()
+    table.add_row(*_row("all", tally(trajectories)), style="bold")
+    return table
+
+
+def learning_curve_table(groups: Sequence[GroupFigures]) -> Table:
+    table = Table(title="learning curve (per group)")
+    for col in ("group", "episodes", "success", "mean steps", "tokens", "cost", "memory size"):
+        table.add_column(col, justify="right")
+    for g in groups:
+        table.add_row(
+            str(g.group),
+            str(g.episodes),
+            f"{g.success_rate:.1%}",
+            f"{g.mean_steps:.1f}",
+            f"{g.tokens:,}",
+            f"${g.cost_usd:.4f}",
+            str(g.memory_size),
+        )
+    return table

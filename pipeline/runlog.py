@@ -1,0 +1,174 @@
+"""The run directory: resolved config, manifest, append-only JSONL logs, summary, resume state."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pipeline.config import RunConfig, dump_config
+from pipeline.types import MemoryOp, Trajectory
+
+TRAJECTORIES = "trajectories.jsonl"
+MEMORY_OPS = "memory_ops.jsonl"
+CONFIG = "config.yaml"
+MANIFEST = "manifest.json"
+SUMMARY = "summary.json"
+QDRANT_DIR = "qdrant"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class RunDirError(ValueError):
+    """A run directory that cannot be used as asked; the message is one line."""
+
+
+class JsonlLog:
+    """Append-only JSONL file; each append is flushed and fsynced before it returns."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._repair_torn_tail()
+        self._fh = path.open("a", encoding="utf-8")
+
+    def _repair_torn_tail(self) -> None:
+        # A kill -9 mid-write leaves a partial last line; drop it so the log stays parseable.
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        with self.path.open("rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) == b"\n":
+                return
+            data = self.path.read_bytes()
+            cut = data.rfind(b"\n") + 1
+            fh.truncate(cut)
+
+    def append(self, record: BaseModel) -> None:
+        self.append_many([record])
+
+    def append_many(self, records: list[BaseModel]) -> None:
+        if not records:
+            return
+        self._fh.write("".join(r.model_dump_json() + "\n" for r in records))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def read_jsonl(path: Path, model: type[M]) -> Iterator[M]:
+    """Records of a JSONL log; a torn last line (crash mid-write) is skipped, others must parse."""
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as fh:
+        lines = fh.readlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield model.model_validate_json(line)
+        except ValidationError as err:
+            if number == len(lines) and not line.endswith("\n"):
+                return
+            raise RunDirError(
+                f"{path}:{number}: not a valid {model.__name__} record ({err.errors()[0]['msg']})"
+            ) from None
+
+
+def _git_rev() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _versions() -> dict[str, str]:
+    names = ["memp", "ray", "litellm", "qdrant-client", "pydantic", "anyio", "prometheus-client"]
+    found: dict[str, str] = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+class RunDir:
+    """Owns one run directory; `open` creates it fresh or reopens it for --resume."""
+
+    def __init__(self, path: Path, config: RunConfig) -> None:
+        self.path = path
+        self.config = config
+        self.trajectories = JsonlLog(path / TRAJECTORIES)
+
+    @classmethod
+    def create(cls, path: Path, config: RunConfig) -> RunDir:
+        if (path / TRAJECTORIES).exists():
+            raise RunDirError(
+                f"{path} already holds a run; use --resume {path} or another --run-dir"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        (path / CONFIG).write_text(dump_config(config))
+        manifest = {
+            "created_at": time.time(),
+            "git_rev": _git_rev(),
+            "versions": _versions(),
+            "seed": config.run.seed,
+            "models": {
+                "agent": config.agent.model,
+                "builder": (config.memory.builder or config.agent).model,
+            },
+            "env": {"name": config.env.name, "split": config.env.split},
+        }
+        (path / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        return cls(path, config)
+
+    @classmethod
+    def resume(cls, path: Path) -> RunDir:
+        from pipeline.config import load_config
+
+        if not (path / CONFIG).is_file():
+            raise RunDirError(f"{path} is not a run directory (no {CONFIG})")
+        return cls(path, load_config(path / CONFIG))
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.path / QDRANT_DIR
+
+    @property
+    def ops_path(self) -> Path:
+        return self.path / MEMORY_OPS
+
+    def recorded_trajectories(self) -> list[Trajectory]:
+        return list(read_jsonl(self.path / TRAJECTORIES, Trajectory))
+
+    def recorded_ops(self) -> list[MemoryOp]:
+        return list(read_jsonl(self.ops_path, MemoryOp))
+
+    def record(self, traj: Trajectory) -> None:
+        """Durable before anything else acts on the trajectory."""
+        self.trajectories.append(traj)
+
+    def write_summary(self, summary: BaseModel) -> None:
+        tmp = self.path / (SUMMARY + ".tmp")
+        tmp.write_text(summary.model_dump_json(indent=2))
+        tmp.replace(self.path / SUMMARY)
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.path / MANIFEST).read_text())
+
+    def close(self) -> None:
+        self.trajectories.close()

@@ -1,0 +1,133 @@
+"""Figures over trajectories: per-task-type tables, per-group learning curves, run summaries."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+from pydantic import Field
+
+from pipeline.types import Record, Trajectory, Usage
+
+
+class Tally(Record):
+    """Success, steps and cost over a set of episodes."""
+
+    episodes: int = 0
+    successes: int = 0
+    steps: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, traj: Trajectory) -> None:
+        self.episodes += 1
+        self.successes += int(traj.success)
+        self.steps += traj.n_steps
+        self.prompt_tokens += traj.usage.prompt_tokens
+        self.completion_tokens += traj.usage.completion_tokens
+        self.cost_usd += traj.usage.cost_usd
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.episodes if self.episodes else 0.0
+
+    @property
+    def mean_steps(self) -> float:
+        return self.steps / self.episodes if self.episodes else 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def tally(trajectories: Iterable[Trajectory]) -> Tally:
+    out = Tally()
+    for traj in trajectories:
+        out.add(traj)
+    return out
+
+
+def by_task_type(trajectories: Iterable[Trajectory]) -> dict[str, Tally]:
+    groups: dict[str, Tally] = defaultdict(Tally)
+    for traj in trajectories:
+        groups[traj.task.task_type].add(traj)
+    return dict(sorted(groups.items()))
+
+
+class GroupFigures(Record):
+    group: int
+    episodes: int
+    success_rate: float
+    mean_steps: float
+    tokens: int
+    cost_usd: float
+    memory_size: int = 0
+
+
+class MemoryFigures(Record):
+    size: int = 0
+    added: int = 0
+    adjusted: int = 0
+    discarded: int = 0
+    version: int = 0
+
+
+class RunSummary(Record):
+    """The contents of summary.json."""
+
+    episodes: int
+    success_rate: float
+    mean_steps: float
+    tokens: dict[str, int]
+    cost_usd: float
+    memory: MemoryFigures = Field(default_factory=MemoryFigures)
+    groups: list[GroupFigures] = Field(default_factory=list)
+    wall_s: float = 0.0
+    status: dict[str, int] = Field(default_factory=dict)
+    model: str = ""
+    sim_note: str | None = None
+
+
+SIM_NOTE = (
+    "model 'sim/*' is a scripted offline stand-in for an LLM; its numbers measure the memory "
+    "machinery, not any real model"
+)
+
+
+def summarize(
+    trajectories: Sequence[Trajectory],
+    *,
+    groups: list[GroupFigures] | None = None,
+    memory: MemoryFigures | None = None,
+    wall_s: float = 0.0,
+    model: str = "",
+) -> RunSummary:
+    total = tally(trajectories)
+    usage = sum((t.usage for t in trajectories), Usage())
+    return RunSummary(
+        episodes=total.episodes,
+        success_rate=round(total.success_rate, 4),
+        mean_steps=round(total.mean_steps, 3),
+        tokens={"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
+        cost_usd=round(usage.cost_usd, 6),
+        memory=memory or MemoryFigures(),
+        groups=groups or [],
+        wall_s=round(wall_s, 3),
+        status=dict(Counter(t.status for t in trajectories)),
+        model=model,
+        sim_note=SIM_NOTE if model.startswith("sim/") else None,
+    )
+
+
+def group_figures(group: int, trajectories: Sequence[Trajectory], memory_size: int) -> GroupFigures:
+    t = tally(trajectories)
+    return GroupFigures(
+        group=group,
+        episodes=t.episodes,
+        success_rate=round(t.success_rate, 4),
+        mean_steps=round(t.mean_steps, 3),
+        tokens=t.tokens,
+        cost_usd=round(t.cost_usd, 6),
+        memory_size=memory_size,
+    )
