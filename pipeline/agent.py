@@ -13,12 +13,10 @@ from pipeline.envs import EnvSuite
 from pipeline.llm import LLMClient, LLMError
 from pipeline.types import Step, Task, Trajectory, Usage, stable_id
 
-_ACTION_LINE = re.compile(
-    r"^\s*(?:\*\*)?\s*action\s*(?:\*\*)?\s*[:：]\s*(?P<cmd>.+?)\s*$", re.I | re.M
-)
-_THINK_LINE = re.compile(
-    r"^\s*(?:\*\*)?\s*(?:think|thought)\s*(?:\*\*)?\s*[:：]\s*(?P<t>.*)$", re.I | re.M
-)
+# Labels as models write them: "Action:", "**Action:**", "**Action**:", "action ："
+_LABEL = r"^\s*(?:\*\*)?\s*{}\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*"
+_ACTION_LINE = re.compile(_LABEL.format("action") + r"(?P<cmd>.+?)\s*$", re.I | re.M)
+_THINK_LINE = re.compile(_LABEL.format("(?:think|thought)") + r"(?P<t>.*)$", re.I | re.M)
 _VERBS = (
     "go to ", "open ", "close ", "take ", "move ", "put ", "heat ", "cool ", "clean ",
     "use ", "examine ", "inventory", "look",
