@@ -1,0 +1,154 @@
+"""The Prometheus metric catalogue: every name, label and bucket memp exports, in one place."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from pipeline.llm import CallEvent
+from pipeline.types import Trajectory
+
+# Bucket edges chosen for the latencies we see: sub-ms sim calls up to slow remote models.
+LLM_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
+RETRIEVAL_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+EPISODE_STEP_BUCKETS = (1, 2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100)
+WINDOW = 100  # episodes in the sliding success-rate / mean-steps window
+
+
+class MetricsError(RuntimeError):
+    """The exporter could not start; one line naming host, port and the fix."""
+
+
+class Metrics:
+    """memp's metrics on their own registry (so tests and several runs never collide)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.episodes = Counter(
+            "memp_episodes", "Episodes finished.", ["env", "status", "outcome"], registry=r
+        )
+        self.agent_steps = Counter("memp_agent_steps", "Agent steps taken.", ["env"], registry=r)
+        self.invalid_steps = Counter(
+            "memp_agent_invalid_steps", "Steps with a malformed or rejected command.", ["env"],
+            registry=r,
+        )  # fmt: skip
+        self.episode_steps = Histogram(
+            "memp_episode_steps", "Steps per finished episode.", ["env"],
+            buckets=EPISODE_STEP_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.llm_calls = Counter("memp_llm_calls", "LLM calls.", ["model", "role"], registry=r)
+        self.llm_tokens = Counter(
+            "memp_llm_tokens", "LLM tokens.", ["model", "role", "kind"], registry=r
+        )
+        self.llm_cost = Counter(
+            "memp_llm_cost_usd", "LLM cost in USD.", ["model", "role"], registry=r
+        )
+        self.llm_latency = Histogram(
+            "memp_llm_latency_seconds", "LLM call latency.", ["model", "role"],
+            buckets=LLM_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.llm_errors = Counter(
+            "memp_llm_errors", "Failed LLM call attempts by kind.", ["model", "role", "kind"],
+            registry=r,
+        )  # fmt: skip
+        self.retrieval_latency = Histogram(
+            "memp_retrieval_latency_seconds", "Memory retrieval latency.", ["policy"],
+            buckets=RETRIEVAL_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.memory_procedures = Gauge(
+            "memp_memory_procedures", "Procedures in memory.", ["status"], registry=r
+        )
+        self.memory_ops = Counter(
+            "memp_memory_ops_applied", "Memory ops applied by the writer.", ["kind"], registry=r
+        )
+        self.memory_version = Gauge("memp_memory_version", "Applied memory version.", registry=r)
+        self.queue_depth = Gauge(
+            "memp_queue_depth", "Items waiting per pipeline stage.", ["stage"], registry=r
+        )
+        self.in_flight = Gauge("memp_in_flight_episodes", "Episodes running now.", registry=r)
+        self.success_rate = Gauge(
+            "memp_success_rate_window", f"Success rate over the last {WINDOW} episodes.", registry=r
+        )
+        self.mean_steps = Gauge(
+            "memp_mean_steps_window", f"Mean steps over the last {WINDOW} episodes.", registry=r
+        )
+        self.concurrency_limit = Gauge(
+            "memp_llm_concurrency_limit", "Current adaptive LLM concurrency limit.", ["endpoint"],
+            registry=r,
+        )  # fmt: skip
+        self._window: deque[tuple[bool, int]] = deque(maxlen=WINDOW)
+        self._server = None
+
+    def start(self, host: str, port: int) -> int:
+        """Serve /metrics; returns the bound port (useful with port 0)."""
+        try:
+            server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as err:
+            raise MetricsError(
+                f"cannot serve metrics on {host}:{port} ({err.strerror or err}); "
+                "set metrics.port to a free port, 0 for any, or metrics.enabled=false"
+            ) from None
+        self._server = server
+        return int(server.server_port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def observe_trajectory(self, traj: Trajectory) -> None:
+        env = traj.task.env
+        outcome = "success" if traj.success else "failure"
+        self.episodes.labels(env=env, status=traj.status, outcome=outcome).inc()
+        self.agent_steps.labels(env=env).inc(traj.n_steps)
+        self.invalid_steps.labels(env=env).inc(sum(1 for s in traj.steps if not s.valid))
+        self.episode_steps.labels(env=env).observe(traj.n_steps)
+        self._window.append((traj.success, traj.n_steps))
+        n = len(self._window)
+        self.success_rate.set(sum(ok for ok, _ in self._window) / n)
+        self.mean_steps.set(sum(steps for _, steps in self._window) / n)
+
+    def observe_calls(self, events: Iterable[CallEvent]) -> None:
+        for e in events:
+            if e.error is not None:
+                self.llm_errors.labels(model=e.model, role=e.role, kind=e.error).inc()
+                continue
+            self.llm_calls.labels(model=e.model, role=e.role).inc()
+            self.llm_tokens.labels(model=e.model, role=e.role, kind="prompt").inc(
+                e.usage.prompt_tokens
+            )
+            self.llm_tokens.labels(model=e.model, role=e.role, kind="completion").inc(
+                e.usage.completion_tokens
+            )
+            self.llm_cost.labels(model=e.model, role=e.role).inc(e.usage.cost_usd)
+            self.llm_latency.labels(model=e.model, role=e.role).observe(e.latency_s)
+
+    def observe_retrieval(self, policy: str, seconds: float) -> None:
+        self.retrieval_latency.labels(policy=policy).observe(seconds)
+
+    def set_memory(self, active: int, discarded: int, version: int) -> None:
+        self.memory_procedures.labels(status="active").set(active)
+        self.memory_procedures.labels(status="discarded").set(discarded)
+        self.memory_version.set(version)
+
+    def ops_applied(self, kind: str, count: int = 1) -> None:
+        self.memory_ops.labels(kind=kind).inc(count)
+
+
+class CallRecorder:
+    """An LLM-call observer that buffers events in a process until they are drained and shipped."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._events: deque[CallEvent] = deque(maxlen=limit)
+
+    def __call__(self, event: CallEvent) -> None:
+        self._events.append(event)
+
+    def drain(self) -> list[CallEvent]:
+        out = list(self._events)
+        self._events.clear()
+        return out
