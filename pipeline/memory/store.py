@@ -1,0 +1,303 @@
+"""The procedure store: one async Qdrant implementation for embedded (path) and server mode."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import numpy as np
+from qdrant_client import AsyncQdrantClient
+from qdrant_client import models as qm
+
+from pipeline.config import MemoryConfig
+from pipeline.memory.embed import Embedder, embedder_dim
+from pipeline.memory.schema import (
+    FACTS_VECTOR,
+    INDEXED_FIELDS,
+    QUERY_VECTOR,
+    STATE_POINT,
+    ApplyResult,
+    HistoryEntry,
+    MemoryStoreError,
+    batch_point,
+    collection_names,
+    from_payload,
+    history_of,
+)
+from pipeline.types import MemoryOp, Procedure, ProcedureStatus
+
+_META_VECTOR = "m"  # meta points need some vector in every Qdrant version; one float is enough
+_SCROLL_PAGE = 1024
+
+
+def status_filter(status: ProcedureStatus | None = "active", task_type: str | None = None):
+    must: list[Any] = []
+    if status is not None:
+        must.append(qm.FieldCondition(key="status", match=qm.MatchValue(value=status)))
+    if task_type is not None:
+        must.append(qm.FieldCondition(key="task_type", match=qm.MatchValue(value=task_type)))
+    return qm.Filter(must=must) if must else None
+
+
+class ProcedureStore:
+    """Procedures of one memory namespace in Qdrant; the single writer applies MemoryOps."""
+
+    def __init__(self, client: AsyncQdrantClient, cfg: MemoryConfig, embedder: Embedder | None):
+        self.client = client
+        self.cfg = cfg
+        self.embedder = embedder
+        self.namespace = cfg.namespace
+        self.collection, self.meta = collection_names(cfg.qdrant.collection_prefix, cfg.namespace)
+        self.server = cfg.qdrant.url is not None
+        self.version = 0
+        self.applied_ops: set[str] = set()
+        self._lock = anyio.Lock()  # apply is serial even when callers are concurrent coroutines
+        self._active_ids: tuple[int, list[str]] | None = None  # (version, ids) cache for random
+
+    @classmethod
+    async def open(
+        cls, cfg: MemoryConfig, path: str | Path | None = None, embedder: Embedder | None = None
+    ) -> ProcedureStore:
+        """Connect (server if memory.qdrant.url, else local files at `path`), create or check."""
+        if cfg.qdrant.url:
+            key = os.environ.get(cfg.qdrant.api_key_env) if cfg.qdrant.api_key_env else None
+            if cfg.qdrant.api_key_env and not key:
+                raise MemoryStoreError(f"env var {cfg.qdrant.api_key_env} is not set")
+            client = AsyncQdrantClient(url=cfg.qdrant.url, api_key=key)
+        elif path is None:
+            client = AsyncQdrantClient(location=":memory:")
+        else:
+            Path(path).mkdir(parents=True, exist_ok=True)
+            try:
+                client = AsyncQdrantClient(path=str(path))
+            except RuntimeError as err:  # the local file lock: one client per path
+                raise MemoryStoreError(f"memory store {path} is in use by another process") from err
+        store = cls(client, cfg, embedder)
+        try:
+            await store._prepare()
+        except BaseException:
+            await client.close()
+            raise
+        return store
+
+    async def _prepare(self) -> None:
+        exists = await self.client.collection_exists(self.collection)
+        if exists:
+            await self._check_embedder()
+        elif self.embedder is None:
+            raise MemoryStoreError(f"memory collection {self.collection} does not exist")
+        else:
+            await self._create()
+        await self._load_batches()
+
+    async def _check_embedder(self) -> None:
+        info = await self.client.get_collection(self.collection)
+        vectors = info.config.params.vectors
+        dim = vectors[QUERY_VECTOR].size if isinstance(vectors, dict) else vectors.size
+        state = await self._state()
+        if self.embedder is None:
+            return
+        mine = await embedder_dim(self.embedder)
+        built_with = state.get("embedder", self.embedder.name)
+        if dim != mine:
+            raise MemoryStoreError(
+                f"memory collection {self.collection} has dim {dim} but embedder "
+                f"{self.embedder.name!r} gives {mine}; use a new namespace or "
+                f"--set memory.embed_dim={dim}"
+            )
+        if built_with != self.embedder.name:
+            raise MemoryStoreError(
+                f"memory collection {self.collection} was built with embedder {built_with!r}, "
+                f"not {self.embedder.name!r}; use a new namespace or the same embedder"
+            )
+
+    async def _create(self) -> None:
+        assert self.embedder is not None
+        dim = await embedder_dim(self.embedder)
+        await self.client.create_collection(
+            self.collection,
+            vectors_config={
+                QUERY_VECTOR: qm.VectorParams(size=dim, distance=qm.Distance.COSINE),
+                FACTS_VECTOR: qm.VectorParams(
+                    size=dim,
+                    distance=qm.Distance.COSINE,
+                    multivector_config=qm.MultiVectorConfig(
+                        comparator=qm.MultiVectorComparator.MAX_SIM
+                    ),
+                ),
+            },
+        )
+        if not await self.client.collection_exists(self.meta):
+            await self.client.create_collection(
+                self.meta, vectors_config={_META_VECTOR: qm.VectorParams(size=1, distance="Dot")}
+            )
+        if self.server:  # local mode has no payload indexes (and warns), the server needs them
+            for field in INDEXED_FIELDS:
+                await self.client.create_payload_index(
+                    self.collection, field, field_schema=qm.PayloadSchemaType.KEYWORD
+                )
+            await self.client.create_payload_index(
+                self.meta, "kind", field_schema=qm.PayloadSchemaType.KEYWORD
+            )
+        state = {"kind": "state", "embedder": self.embedder.name, "dim": dim}
+        await self.write_meta([(STATE_POINT, {**state, "namespace": self.namespace})])
+
+    async def _state(self) -> dict[str, Any]:
+        if not await self.client.collection_exists(self.meta):
+            return {}
+        found = await self.client.retrieve(self.meta, [STATE_POINT], with_payload=True)
+        return dict(found[0].payload or {}) if found else {}
+
+    async def _load_batches(self) -> None:
+        """Applied op ids and the memory version come from the meta collection's batch records."""
+        flt = qm.Filter(must=[qm.FieldCondition(key="kind", match=qm.MatchValue(value="batch"))])
+        async for payload in self._scroll(self.meta, flt):
+            self.version = max(self.version, int(payload["version"]))
+            self.applied_ops.update(payload["op_ids"])
+
+    async def write_meta(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        points = [qm.PointStruct(id=i, vector={_META_VECTOR: [1.0]}, payload=p) for i, p in items]
+        await self.client.upsert(self.meta, points)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def _scroll(self, collection: str, flt: Any, with_payload: Any = True):
+        offset = None
+        while True:
+            points, offset = await self.client.scroll(
+                collection, scroll_filter=flt, limit=_SCROLL_PAGE, offset=offset,
+                with_payload=with_payload,
+            )  # fmt: skip
+            for point in points:
+                yield point.payload or {}
+            if offset is None:
+                return
+
+    # ---- reads ----
+
+    async def get(self, ids: Sequence[str]) -> list[Procedure]:
+        """Procedures by id in the order asked, skipping unknown ids."""
+        if not ids:
+            return []
+        found = await self.client.retrieve(self.collection, list(ids), with_payload=True)
+        by_id = {str(p.id): from_payload(p.payload or {}) for p in found}
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def records(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], Any]]:
+        """Raw (payload, vectors) by id: what the writer needs to rewrite a point."""
+        if not ids:
+            return {}
+        found = await self.client.retrieve(
+            self.collection, list(ids), with_payload=True, with_vectors=True
+        )
+        return {str(p.id): (dict(p.payload or {}), p.vector) for p in found}
+
+    async def all(self, status: ProcedureStatus | None = None) -> list[Procedure]:
+        """Every procedure (optionally of one status), sorted by creation time then id."""
+        procs = [
+            from_payload(p) async for p in self._scroll(self.collection, status_filter(status))
+        ]
+        return sorted(procs, key=lambda p: (p.created_at, p.id))
+
+    async def count(self, status: ProcedureStatus | None = "active") -> int:
+        return (await self.client.count(self.collection, count_filter=status_filter(status))).count
+
+    async def scan_active(self, fields: list[str]):
+        """Selected payload fields of every active procedure (the capacity rule ranks these)."""
+        async for payload in self._scroll(self.collection, status_filter("active"), fields):
+            yield payload
+
+    async def history(self, procedure_id: str) -> list[HistoryEntry]:
+        found = await self.client.retrieve(self.collection, [procedure_id], with_payload=True)
+        return history_of(found[0].payload or {}) if found else []
+
+    async def active_ids(self) -> list[str]:
+        """Ids of active procedures, cached per memory version (random retrieval samples these)."""
+        if self._active_ids is None or self._active_ids[0] != self.version:
+            ids: list[str] = []
+            offset = None
+            while True:
+                points, offset = await self.client.scroll(
+                    self.collection, scroll_filter=status_filter("active"), limit=_SCROLL_PAGE,
+                    offset=offset, with_payload=False,
+                )  # fmt: skip
+                ids.extend(str(p.id) for p in points)
+                if offset is None:
+                    break
+            self._active_ids = (self.version, sorted(ids))
+        return self._active_ids[1]
+
+    async def sample(self, k: int, rng: random.Random) -> list[Procedure]:
+        ids = await self.active_ids()
+        return await self.get(rng.sample(ids, min(k, len(ids))))
+
+    async def search(
+        self,
+        vector: np.ndarray,
+        using: str,
+        limit: int,
+        threshold: float | None = None,
+        task_type: str | None = None,
+    ) -> list[tuple[Procedure, float]]:
+        """Active procedures nearest to a dense vector (`query`) or a keyword matrix (`facts`)."""
+        response = await self.client.query_points(
+            self.collection,
+            query=vector.tolist(),
+            using=using,
+            query_filter=status_filter("active", task_type),
+            limit=limit,
+            score_threshold=threshold,
+            with_payload=qm.PayloadSelectorExclude(exclude=["history", "last_ops"]),
+        )
+        return [(from_payload(p.payload or {}), float(p.score)) for p in response.points]
+
+    async def dump(self) -> dict[str, Any]:
+        """Full state (payloads, vectors, batch records) for comparisons and debugging."""
+        out: dict[str, Any] = {"version": self.version, "procedures": {}, "meta": {}}
+        for name, key in ((self.collection, "procedures"), (self.meta, "meta")):
+            offset = None
+            while True:
+                points, offset = await self.client.scroll(
+                    name, limit=_SCROLL_PAGE, offset=offset, with_payload=True, with_vectors=True
+                )
+                for p in points:
+                    out[key][str(p.id)] = {"payload": p.payload, "vector": p.vector}
+                if offset is None:
+                    break
+        return out
+
+    # ---- writes ----
+
+    async def apply(self, ops: Sequence[MemoryOp]) -> ApplyResult:
+        """Apply ops serially and idempotently (by op id); bumps the version once per batch."""
+        if self.embedder is None:
+            raise MemoryStoreError("memory store opened read-only (no embedder); cannot apply ops")
+        from pipeline.memory.writer import BatchWriter  # the write path lives in its own module
+
+        async with self._lock:
+            result = await BatchWriter(self).run(list(ops))
+            self._active_ids = None
+            return result
+
+    async def upsert(self, points: list[qm.PointStruct]) -> None:
+        if points:
+            await self.client.upsert(self.collection, points)
+
+    async def record_batch(self, version: int, op_ids: list[str], applied: int) -> None:
+        """Remember a batch's op ids; the record is the commit point that makes replays no-ops."""
+        payload = {
+            "kind": "batch",
+            "version": version,
+            "op_ids": op_ids,
+            "applied": applied,
+            "at": time.time(),
+        }
+        await self.write_meta([(batch_point(version, op_ids[0]), payload)])
+        self.version = max(self.version, version)
+        self.applied_ops.update(op_ids)

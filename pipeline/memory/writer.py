@@ -1,0 +1,306 @@
+"""The store's write path: a batch of MemoryOps applied serially, idempotently, with history."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qdrant_client import models as qm
+
+from pipeline.memory.schema import (
+    FACTS_VECTOR,
+    LAST_OPS_KEY,
+    QUERY_VECTOR,
+    ApplyResult,
+    HistoryEntry,
+    HistoryKind,
+    from_payload,
+    history_of,
+    to_payload,
+    utility,
+)
+from pipeline.types import MemoryOp, Procedure, ProcedureStats, stable_id
+
+if TYPE_CHECKING:
+    from pipeline.memory.store import ProcedureStore
+
+
+@dataclass
+class _Entry:
+    """A procedure as the batch sees it: stored state plus this batch's changes."""
+
+    proc: Procedure
+    history: list[HistoryEntry]
+    stored_ops: frozenset[str]  # ops already folded into the stored point (crash replay guard)
+    vectors: dict[str, Any] | None = None  # stored vectors, reused when content did not change
+    batch_ops: list[str] = field(default_factory=list)
+    dirty: bool = False
+    reembed: bool = False
+
+
+def _add_stats(a: ProcedureStats, b: ProcedureStats) -> ProcedureStats:
+    return ProcedureStats(
+        retrieved=a.retrieved + b.retrieved,
+        succeeded=a.succeeded + b.succeeded,
+        failed=a.failed + b.failed,
+    )
+
+
+def _union(a: list[str], b: list[str]) -> list[str]:
+    return list(dict.fromkeys([*a, *b]))
+
+
+class BatchWriter:
+    """One batch: load touched points, fold ops in order, upsert once, record the batch."""
+
+    def __init__(self, store: ProcedureStore) -> None:
+        self.store = store
+        self.cfg = store.cfg
+        self.version = store.version + 1
+        self.entries: dict[str, _Entry] = {}
+        self.text_vecs: dict[str, np.ndarray] = {}
+        self.result = ApplyResult(version=store.version)
+        self.seen: list[str] = []
+
+    async def run(self, ops: list[MemoryOp]) -> ApplyResult:
+        fresh: list[MemoryOp] = []
+        for op in ops:
+            if op.op_id in self.store.applied_ops or op.op_id in self.seen:
+                self.result.skipped.append(op.op_id)
+                continue
+            self.seen.append(op.op_id)
+            fresh.append(op)
+        if not fresh:
+            return self.result
+        await self._load([op.procedure_id for op in fresh])
+        await self._embed([op.procedure for op in fresh if op.procedure is not None])
+        await self._fold(fresh)
+        await self._flush()
+        if self.cfg.capacity is not None:
+            evictions = await self._capacity(self.cfg.capacity)
+            self.seen.extend(op.op_id for op in evictions)
+            await self._fold(evictions)
+            await self._flush()
+        if self.result.applied:
+            self.result.version = self.version
+        await self.store.record_batch(self.result.version, self.seen, len(self.result.applied))
+        return self.result
+
+    async def _load(self, ids: list[str]) -> None:
+        missing = [i for i in dict.fromkeys(ids) if i not in self.entries]
+        for pid, (payload, vectors) in (await self.store.records(missing)).items():
+            self.entries[pid] = _Entry(
+                proc=from_payload(payload),
+                history=history_of(payload),
+                stored_ops=frozenset(payload.get(LAST_OPS_KEY, [])),
+                vectors=vectors,
+            )
+
+    async def _embed(self, procs: list[Procedure]) -> None:
+        texts = {t for p in procs for t in (p.task_text, *p.keywords)} - set(self.text_vecs)
+        if texts:
+            ordered = sorted(texts)
+            assert self.store.embedder is not None
+            rows, _ = await self.store.embedder.embed(ordered)
+            self.text_vecs.update(zip(ordered, rows, strict=True))
+
+    async def _fold(self, ops: list[MemoryOp]) -> None:
+        queue = deque(ops)
+        while queue:
+            op = queue.popleft()
+            derived = await self._one(op)
+            self.seen.extend(d.op_id for d in derived)
+            queue.extend(derived)
+
+    async def _one(self, op: MemoryOp) -> list[MemoryOp]:
+        entry = self.entries.get(op.procedure_id)
+        if entry is not None and op.op_id in entry.stored_ops:
+            self.result.skipped.append(op.op_id)  # folded in before a crash, batch not recorded
+            return []
+        handler = {
+            "add": self._add,
+            "adjust": self._adjust,
+            "discard": self._discard,
+            "stat": self._stat,
+        }[op.kind]
+        changed, derived = await handler(op, entry)
+        (self.result.applied.append(op) if changed else self.result.skipped.append(op.op_id))
+        return derived
+
+    def _touch(self, entry: _Entry, op: MemoryOp) -> None:
+        entry.dirty = True
+        entry.batch_ops.append(op.op_id)
+
+    def _log(self, entry: _Entry, op: MemoryOp, kind: HistoryKind, prev: Procedure | None) -> None:
+        entry.history.append(
+            HistoryEntry(
+                op_id=op.op_id,
+                kind=kind,
+                reason=op.reason,
+                memory_version=self.version,
+                version=entry.proc.version,
+                previous=prev,
+            )
+        )
+
+    async def _add(self, op: MemoryOp, entry: _Entry | None) -> tuple[bool, list[MemoryOp]]:
+        if op.procedure is None:
+            return False, []
+        proc = op.procedure.model_copy(
+            update={"id": op.procedure_id, "namespace": self.store.namespace}
+        )
+        if entry is not None:  # same id again (a re-import, a re-distilled trajectory)
+            return self._merge(entry, proc, op, sum_stats=False), []
+        target = await self._near(proc) if proc.status == "active" else None
+        if target is not None:
+            if op.op_id in target.stored_ops:
+                return False, []
+            merged = self._merge(target, proc, op, sum_stats=True)
+            if merged:
+                self.result.merged[op.op_id] = target.proc.id
+            return merged, []
+        entry = _Entry(proc=proc, history=[], stored_ops=frozenset(), reembed=True)
+        self.entries[proc.id] = entry
+        self._log(entry, op, "add", None)
+        self._touch(entry, op)
+        return True, []
+
+    def _merge(self, entry: _Entry, proc: Procedure, op: MemoryOp, sum_stats: bool) -> bool:
+        sources = _union(entry.proc.source_trajectory_ids, proc.source_trajectory_ids)
+        stats = _add_stats(entry.proc.stats, proc.stats) if sum_stats else entry.proc.stats
+        if sources == entry.proc.source_trajectory_ids and stats == entry.proc.stats:
+            return False
+        entry.proc = entry.proc.model_copy(
+            update={"source_trajectory_ids": sources, "stats": stats}
+        )
+        self._log(entry, op, "merge", None)
+        self._touch(entry, op)
+        return True
+
+    async def _near(self, proc: Procedure) -> _Entry | None:
+        """An active same-type procedure whose task vector is within the dedup threshold."""
+        vec = self.text_vecs[proc.task_text]
+        best: tuple[float, str] | None = None
+        for pid, e in self.entries.items():
+            same = e.proc.status == "active" and e.proc.task_type == proc.task_type
+            if same and e.proc.task_text in self.text_vecs:
+                score = float(np.dot(vec, self.text_vecs[e.proc.task_text]))
+                if best is None or score > best[0]:
+                    best = (score, pid)
+        hits = await self.store.search(
+            vec, QUERY_VECTOR, limit=3, threshold=self.cfg.dedup_threshold,
+            task_type=proc.task_type,
+        )  # fmt: skip
+        for hit, score in hits:
+            if best is None or score > best[0]:
+                await self._load([hit.id])
+                if self.entries[hit.id].proc.status == "active":  # may be discarded in this batch
+                    best = (score, hit.id)
+        if best is None or best[0] < self.cfg.dedup_threshold:
+            return None
+        return self.entries[best[1]]
+
+    async def _adjust(self, op: MemoryOp, entry: _Entry | None) -> tuple[bool, list[MemoryOp]]:
+        new = op.procedure
+        if entry is None or new is None or entry.proc.status != "active":
+            return False, []
+        prev = entry.proc
+        entry.proc = prev.model_copy(
+            update={
+                "script": new.script,
+                "trajectory": list(new.trajectory),
+                "keywords": list(new.keywords) or prev.keywords,
+                "granularity": new.granularity,
+                "build_model": new.build_model or prev.build_model,
+                "source_trajectory_ids": _union(
+                    prev.source_trajectory_ids, new.source_trajectory_ids
+                ),
+                "version": prev.version + 1,  # from the store, not the distiller's stale copy
+                "updated_at": time.time(),
+            }
+        )
+        entry.reembed = entry.reembed or entry.proc.keywords != prev.keywords
+        self._log(entry, op, "adjust", prev)
+        self._touch(entry, op)
+        return True, []
+
+    async def _discard(self, op: MemoryOp, entry: _Entry | None) -> tuple[bool, list[MemoryOp]]:
+        if entry is None or entry.proc.status != "active":
+            return False, []
+        prev = entry.proc
+        entry.proc = prev.model_copy(update={"status": "discarded", "updated_at": time.time()})
+        self._log(entry, op, "discard", prev)
+        self._touch(entry, op)
+        return True, []
+
+    async def _stat(self, op: MemoryOp, entry: _Entry | None) -> tuple[bool, list[MemoryOp]]:
+        if entry is None or op.stats_delta is None:
+            return False, []
+        entry.proc = entry.proc.model_copy(
+            update={"stats": _add_stats(entry.proc.stats, op.stats_delta)}
+        )
+        self._touch(entry, op)
+        rule = self.cfg.discard
+        stats = entry.proc.stats
+        if (
+            rule.enabled
+            and entry.proc.status == "active"
+            and stats.retrieved >= rule.min_retrieved
+            and stats.success_ratio < rule.min_success_ratio
+        ):
+            reason = f"discard rule: retrieved {stats.retrieved}, success {stats.success_ratio:.2f}"
+            op_id = stable_id("discard-rule", entry.proc.id, str(entry.proc.version))
+            return True, [
+                MemoryOp(op_id=op_id, kind="discard", procedure_id=entry.proc.id, reason=reason)
+            ]
+        return True, []
+
+    async def _capacity(self, capacity: int) -> list[MemoryOp]:
+        """Discard ops for the lowest-utility active procedures above the capacity."""
+        active = await self.store.count("active")
+        if active <= capacity:
+            return []
+        ranked: list[tuple[float, float, str, int]] = []
+        fields = ["id", "stats", "created_at", "version"]
+        async for p in self.store.scan_active(fields):
+            stats = ProcedureStats.model_validate(p["stats"])
+            ranked.append((utility(stats), p["created_at"], p["id"], p["version"]))
+        ranked.sort()  # lowest utility first, then oldest, then id: deterministic
+        victims = ranked[: active - capacity]
+        await self._load([v[2] for v in victims])
+        return [
+            MemoryOp(
+                op_id=stable_id("capacity", pid, str(version)),
+                kind="discard",
+                procedure_id=pid,
+                reason="capacity",
+            )
+            for _, _, pid, version in victims
+        ]
+
+    def _vectors(self, entry: _Entry) -> dict[str, Any]:
+        if not entry.reembed and entry.vectors:
+            return entry.vectors
+        proc, stored = entry.proc, entry.vectors or {}
+        texts = proc.keywords or [proc.task_text]
+        out = dict(stored)
+        if proc.task_text in self.text_vecs:
+            out[QUERY_VECTOR] = self.text_vecs[proc.task_text].tolist()
+        if all(t in self.text_vecs for t in texts):
+            out[FACTS_VECTOR] = np.stack([self.text_vecs[t] for t in texts]).tolist()
+        return out
+
+    async def _flush(self) -> None:
+        points = []
+        for pid, entry in self.entries.items():
+            if not entry.dirty:
+                continue
+            payload = to_payload(entry.proc, entry.history, entry.batch_ops, self.version)
+            points.append(qm.PointStruct(id=pid, vector=self._vectors(entry), payload=payload))
+            entry.dirty = False
+            entry.vectors = points[-1].vector  # type: ignore[assignment]
+            entry.reembed = False
+        await self.store.upsert(points)
