@@ -1,0 +1,96 @@
+"""Feedback strings, worded as ALFWorld's TextWorld grammar (alfred.twl2) prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+NOTHING = "Nothing happens."
+WELCOME = "-= Welcome to TextWorld, ALFRED! =-"
+
+
+def item_list(names: Sequence[str]) -> str:
+    """TextWorld list: article always "a", last separator ", and", empty list "nothing"."""
+    if not names:
+        return "nothing"
+    if len(names) == 1:
+        return "a " + names[0]
+    return "a " + ", a ".join(names[:-1]) + ", and a " + names[-1]
+
+
+def receptacle_view(name: str, openable: bool, opened: bool, contents: Sequence[str]) -> str:
+    """What examining (or arriving at, or opening) a receptacle shows."""
+    if openable:
+        if opened:
+            return f"The {name} is open. In it, you see {item_list(contents)}."
+        return f"The {name} is closed."
+    return f"On the {name}, you see {item_list(contents)}."
+
+
+def arrival(grammar: str, name: str, loc: int, view: str) -> str:
+    # 2.1.1 names the navigation point, not the receptacle; 2.1.2 names the receptacle.
+    if grammar == "2.1.1":
+        return f"You arrive at loc {loc}. {view}"
+    return f"You arrive at {name}. {view}"
+
+
+def opened(name: str, view: str) -> str:
+    return f"You open the {name}. {view}"
+
+
+def closed(name: str) -> str:
+    return f"You close the {name}."
+
+
+def picked(obj: str, recep: str) -> str:
+    return f"You pick up the {obj} from the {recep}."
+
+
+def placed(grammar: str, obj: str, recep: str) -> str:
+    if grammar == "2.1.1":
+        return f"You put the {obj} in/on the {recep}."
+    return f"You move the {obj} to the {recep}."
+
+
+def transformed(verb: str, obj: str, recep: str) -> str:
+    return f"You {verb} the {obj} using the {recep}."
+
+
+def turned_on(lamp: str) -> str:
+    return f"You turn on the {lamp}."
+
+
+def examine_object(name: str, clean: bool, hot: bool, cool: bool) -> str:
+    """Held-object description; the precedence follows the grammar's rule order."""
+    if clean and hot:
+        return f"This is a hot and clean {name}."
+    if clean and cool:
+        return f"This is a cool and clean {name}."
+    if hot:
+        return f"This is a hot {name}."
+    if clean:
+        return f"This is a clean {name}."
+    if cool:
+        return f"This is a cold {name}."
+    return f"There's nothing special about {name}."
+
+
+def inventory(held: str | None) -> str:
+    if held is None:
+        return "You are not carrying anything."
+    return f"You are carrying: a {held}."
+
+
+def look_around(receptacles: Sequence[str]) -> str:
+    return (
+        "You are in the middle of a room. Looking quickly around you, "
+        f"you see {item_list(receptacles)}."
+    )
+
+
+def look_facing(recep: str, floor: Sequence[str]) -> str:
+    return f"You are facing the {recep}. Next to it, you see {item_list(floor)}."
+
+
+def intro(receptacles: Sequence[str], goal: str) -> str:
+    """The opening observation: banner, the room overview, the goal line."""
+    return f"{WELCOME}\n\n{look_around(receptacles)}\n\nYour task is to: {goal}"
