@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pipeline.envs.household import catalog
 
@@ -94,9 +96,9 @@ def _pick_receptacle(
     return rng.choice(by_kind[chosen])
 
 
-def build_scene(spec: dict[str, object], seed: int) -> Scene:
+def build_scene(spec: Mapping[str, Any], seed: int) -> Scene:
     """Place objects for one task: the goal object never starts inside the goal receptacle kind."""
-    lay = layout(str(spec["room"]), int(spec["layout"]))  # type: ignore[call-overload]
+    lay = layout(str(spec["room"]), int(spec["layout"]))
     goal_obj = str(spec["obj"])
     task_type = str(spec["task_type"])
     target = None if task_type == "look_at_obj_in_light" else str(spec["recep"])

@@ -125,8 +125,7 @@ def goal_of(task: Task) -> Goal:
 
 
 def split_tasks(split: str) -> Iterator[Task]:
-    """Tasks of a split in a fixed order; `endless` never stops."""
+    """Tasks of a split in a fixed order; `endless` never stops. Unknown splits fail eagerly."""
     size = split_size(split)
     indices = itertools.count() if size is None else range(size)
-    for index in indices:
-        yield make_task(split, index)
+    return (make_task(split, index) for index in indices)

@@ -41,9 +41,8 @@ class _Static:
         self.o_kinds = tuple(kinds)
         self.o_index = {n: i for i, n in enumerate(names)}
         self.goal_objs = tuple(i for i, k in enumerate(kinds) if k == goal.obj)
-        self.need = CLEAN if goal.transform == "clean" else HOT if goal.transform == "heat" else 0
-        if goal.transform == "cool":
-            self.need = COOL
+        # State bits the placed object must carry: none for plain placing.
+        self.need = {"clean": CLEAN, "heat": HOT, "cool": COOL}.get(goal.transform or "", 0)
 
 
 class World:
