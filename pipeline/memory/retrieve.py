@@ -1,0 +1,154 @@
+"""Retrieve policies: random (seeded), query (task-text cosine), avefact (mean keyword MaxSim)."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import ClassVar
+
+from pydantic import Field
+
+from pipeline.config import MemoryConfig
+from pipeline.memory.build import KeywordExtractor
+from pipeline.memory.schema import FACTS_VECTOR, QUERY_VECTOR
+from pipeline.memory.store import ProcedureStore
+from pipeline.prompts import render_procedure
+from pipeline.types import Granularity, Procedure, Record, Task, Usage
+
+
+class Retrieval(Record):
+    """What a task got from memory: procedures best first, their scores and the prompt text."""
+
+    policy: str
+    procedures: list[Procedure] = Field(default_factory=list)
+    scores: list[float] = Field(default_factory=list)
+    text: str | None = None  # None when nothing was retrieved: the prompt has no memory slot
+    keywords: list[str] = Field(default_factory=list)
+    latency_s: float = 0.0
+    usage: Usage = Field(default_factory=Usage)
+    version: int = 0
+
+    @property
+    def procedure_ids(self) -> list[str]:
+        return [p.id for p in self.procedures]
+
+
+def render(procedures: list[Procedure], granularity: Granularity | None = None) -> str | None:
+    """The memory slot: each procedure's script and/or steps, per its (or a forced) granularity."""
+    blocks = []
+    for index, proc in enumerate(procedures, start=1):
+        kind = granularity or proc.granularity
+        script = proc.script if kind in ("script", "proceduralization") else None
+        steps = proc.trajectory if kind in ("trajectory", "proceduralization") else []
+        blocks.append(render_procedure(index, proc.task_text, script, steps))
+    return "\n\n".join(blocks) or None
+
+
+class RetrievePolicy:
+    """Base: times the search, filters to active procedures, renders the memory slot."""
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        store: ProcedureStore,
+        top_k: int = 1,
+        threshold: float | None = None,
+        granularity: Granularity | None = None,
+    ) -> None:
+        self.store = store
+        self.top_k = top_k
+        self.threshold = threshold
+        self.granularity = granularity
+
+    async def retrieve(self, task: Task) -> Retrieval:
+        started = time.perf_counter()
+        version = self.store.version
+        hits, usage, keywords = await self._search(task)
+        procs = [p for p, _ in hits]
+        return Retrieval(
+            policy=self.name,
+            procedures=procs,
+            scores=[s for _, s in hits],
+            text=render(procs, self.granularity),
+            keywords=keywords,
+            latency_s=time.perf_counter() - started,
+            usage=usage,
+            version=version,
+        )
+
+    async def _search(self, task: Task) -> tuple[list[tuple[Procedure, float]], Usage, list[str]]:
+        raise NotImplementedError
+
+
+class RandomRetrieve(RetrievePolicy):
+    """Uniform sample of active procedures, seeded by (run seed, task id): reruns pick the same."""
+
+    name = "random"
+
+    def __init__(self, store: ProcedureStore, seed: int = 0, **kwargs) -> None:
+        super().__init__(store, **kwargs)
+        self.seed = seed
+
+    async def _search(self, task: Task) -> tuple[list[tuple[Procedure, float]], Usage, list[str]]:
+        rng = random.Random(f"{self.seed}:{task.id}")
+        return [(p, 0.0) for p in await self.store.sample(self.top_k, rng)], Usage(), []
+
+
+class QueryRetrieve(RetrievePolicy):
+    """Cosine between the new task's text and each procedure's task text (`query` vector)."""
+
+    name = "query"
+
+    async def _search(self, task: Task) -> tuple[list[tuple[Procedure, float]], Usage, list[str]]:
+        assert self.store.embedder is not None
+        rows, usage = await self.store.embedder.embed([task.goal])
+        hits = await self.store.search(rows[0], QUERY_VECTOR, self.top_k, self.threshold)
+        return hits, usage, []
+
+
+class AveFactRetrieve(RetrievePolicy):
+    """Mean over the task's keywords of their best match among a procedure's keywords (MaxSim/n)."""
+
+    name = "avefact"
+
+    def __init__(self, store: ProcedureStore, keywords: KeywordExtractor, **kwargs) -> None:
+        super().__init__(store, **kwargs)
+        self.keywords = keywords
+
+    async def _search(self, task: Task) -> tuple[list[tuple[Procedure, float]], Usage, list[str]]:
+        assert self.store.embedder is not None
+        keywords, usage = await self.keywords(task.goal)
+        rows, used = await self.store.embedder.embed(keywords or [task.goal])
+        n = len(rows)
+        # Qdrant's MaxSim sums best matches over query rows; scale the threshold the same way.
+        threshold = None if self.threshold is None else self.threshold * n
+        hits = await self.store.search(rows, FACTS_VECTOR, self.top_k, threshold)
+        return [(p, s / n) for p, s in hits], usage + used, keywords
+
+
+RETRIEVERS: dict[str, type[RetrievePolicy]] = {
+    cls.name: cls for cls in (RandomRetrieve, QueryRetrieve, AveFactRetrieve)
+}
+
+
+def make_retriever(
+    cfg: MemoryConfig,
+    store: ProcedureStore,
+    keywords: KeywordExtractor | None = None,
+    seed: int = 0,
+    granularity: Granularity | None = None,
+) -> RetrievePolicy:
+    """The retriever named by `memory.retrieve` with top_k and score_threshold from the config."""
+    common = {"top_k": cfg.top_k, "threshold": cfg.score_threshold, "granularity": granularity}
+    if cfg.retrieve == "random":
+        return RandomRetrieve(store, seed=seed, **common)
+    if cfg.retrieve == "query":
+        return QueryRetrieve(store, **common)
+    if cfg.retrieve == "avefact":
+        if keywords is None:
+            raise ValueError("avefact retrieval needs a keyword extractor (an LLM client)")
+        return AveFactRetrieve(store, keywords, **common)
+    raise ValueError(
+        f"unknown memory.retrieve {cfg.retrieve!r}; use one of {', '.join(RETRIEVERS)}"
+    )
