@@ -1,0 +1,65 @@
+"""Token counting with litellm's counter (cached per message) and registered prices."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+os.environ.setdefault(
+    "LITELLM_LOCAL_MODEL_COST_MAP", "True"
+)  # never fetch the price map from the network
+
+import litellm
+
+from pipeline.config import SimConfig
+
+_COUNT_MODEL = "gpt-4o-mini"  # a bundled tiktoken encoding: offline and close to real chat models
+_PER_MESSAGE = 3  # litellm's per-message overhead; a whole list adds 3 more for the reply priming
+_cache: OrderedDict[tuple[str, str], int] = OrderedDict()
+_CACHE_MAX = 65536
+
+
+def _message_tokens(role: str, content: str) -> int:
+    key = (role, content)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    n = litellm.token_counter(model=_COUNT_MODEL, messages=[{"role": role, "content": content}])
+    _cache[key] = n
+    if len(_cache) > _CACHE_MAX:
+        _cache.popitem(last=False)
+    return n
+
+
+def prompt_tokens(messages: list[dict[str, str]]) -> int:
+    """Equals litellm.token_counter(messages=...) but counts each distinct message only once."""
+    total = _PER_MESSAGE
+    for m in messages:
+        total += (
+            _message_tokens(str(m.get("role", "user")), str(m.get("content") or "")) - _PER_MESSAGE
+        )
+    return total
+
+
+def completion_tokens(text: str) -> int:
+    return litellm.token_counter(model=_COUNT_MODEL, text=text, count_response_tokens=True)
+
+
+def register_prices(sim: SimConfig, models: tuple[str, ...]) -> None:
+    """Register per-token prices so litellm.completion_cost and response_cost are non-zero."""
+    entry = {
+        "input_cost_per_token": sim.price_in_per_mtok / 1e6,
+        "output_cost_per_token": sim.price_out_per_mtok / 1e6,
+        "cache_creation_input_token_cost": 0.0,
+        "cache_read_input_token_cost": 0.0,
+        "litellm_provider": "sim",
+        "mode": "chat",
+        "max_tokens": 4096,
+        "max_input_tokens": 128000,
+        "max_output_tokens": 4096,
+    }
+    litellm.register_model({m: dict(entry) for m in models})
+
+
+def cost_usd(sim: SimConfig, prompt: int, completion: int) -> float:
+    return (prompt * sim.price_in_per_mtok + completion * sim.price_out_per_mtok) / 1e6

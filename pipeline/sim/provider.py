@@ -1,0 +1,118 @@
+"""The litellm custom provider "sim": reply text, usage, cost and latency around roles.respond."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import litellm
+from litellm import CustomLLM, ModelResponse
+
+from pipeline.config import SimConfig
+from pipeline.sim import pricing
+from pipeline.sim.latency import sample_latency
+from pipeline.sim.roles import call_rng, respond
+
+CONFIG_KWARG = "sim_config"  # reaches the handler in optional_params (unknown kwargs pass through)
+SEED_KWARG = "sim_seed"
+_configs: dict[str, SimConfig] = {}
+
+
+def _config(value: Any, default: SimConfig) -> SimConfig:
+    if value is None:
+        return default
+    if isinstance(value, SimConfig):
+        return value
+    key = repr(value)
+    cfg = _configs.get(key)
+    if cfg is None:
+        cfg = SimConfig.model_validate(value)
+        _configs[key] = cfg
+    return cfg
+
+
+class SimLLM(CustomLLM):
+    """Scripted stand-in for a chat model; sees only the messages it is sent."""
+
+    def __init__(self, default: SimConfig | None = None, default_seed: int = 0) -> None:
+        super().__init__()
+        self.default = default or SimConfig()
+        self.default_seed = default_seed
+
+    def _reply(
+        self, messages: list[Any], optional_params: dict[str, Any]
+    ) -> tuple[SimConfig, str, float]:
+        cfg = _config(optional_params.get(CONFIG_KWARG), self.default)
+        seed = int(optional_params.get(SEED_KWARG, self.default_seed))
+        msgs = [m if isinstance(m, dict) else dict(m) for m in messages]
+        text = respond(cfg, seed, msgs)
+        delay = (
+            sample_latency(cfg.latency, call_rng(seed, msgs, b"latency"))
+            if cfg.latency.kind != "none"
+            else 0.0
+        )
+        return cfg, text, delay
+
+    def _fill(
+        self, response: ModelResponse, model: str, messages: list[Any], cfg: SimConfig, text: str
+    ) -> ModelResponse:
+        prompt = pricing.prompt_tokens(messages)
+        completion = pricing.completion_tokens(text)
+        response.choices[0].message.content = text  # type: ignore[union-attr]
+        response.choices[0].finish_reason = "stop"
+        response.model = model if model.startswith("sim/") else f"sim/{model}"
+        response.usage = litellm.Usage(  # type: ignore[attr-defined]
+            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        )
+        response._hidden_params["sim_cost_usd"] = pricing.cost_usd(cfg, prompt, completion)
+        return response
+
+    def completion(  # type: ignore[override]
+        self,
+        model: str,
+        messages: list,
+        api_base: str,
+        custom_prompt_dict: dict,
+        model_response: ModelResponse,
+        print_verbose: Callable,
+        encoding: Any,
+        api_key: Any,
+        logging_obj: Any,
+        optional_params: dict,
+        acompletion: Any = None,
+        litellm_params: Any = None,
+        logger_fn: Any = None,
+        headers: dict | None = None,
+        timeout: Any = None,
+        client: Any = None,
+    ) -> ModelResponse:
+        cfg, text, delay = self._reply(messages, optional_params)
+        if delay:
+            time.sleep(delay)  # sync path only; the async path never blocks
+        return self._fill(model_response, model, messages, cfg, text)
+
+    async def acompletion(  # type: ignore[override]
+        self,
+        model: str,
+        messages: list,
+        api_base: str,
+        custom_prompt_dict: dict,
+        model_response: ModelResponse,
+        print_verbose: Callable,
+        encoding: Any,
+        api_key: Any,
+        logging_obj: Any,
+        optional_params: dict,
+        acompletion: Any = None,
+        litellm_params: Any = None,
+        logger_fn: Any = None,
+        headers: dict | None = None,
+        timeout: Any = None,
+        client: Any = None,
+    ) -> ModelResponse:
+        cfg, text, delay = self._reply(messages, optional_params)
+        if delay:
+            await anyio.sleep(delay)
+        return self._fill(model_response, model, messages, cfg, text)

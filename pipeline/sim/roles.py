@@ -1,0 +1,101 @@
+"""One sim reply from (config, seed, messages): the system prompt picks the role."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import OrderedDict
+
+from pipeline.config import SimConfig
+from pipeline.prompts import ADJUST_SYSTEM, AGENT_SYSTEM, KEYWORDS_SYSTEM, MOVE_CMD, SCRIPT_SYSTEM
+from pipeline.sim import writer_roles
+from pipeline.sim.agent_policy import Plan, answer, plan_episode
+from pipeline.sim.belief import rebuild, split_first_message, start_belief
+from pipeline.sim.memory_hints import MemoryHints, hints_for
+
+_AGENT_MARK = AGENT_SYSTEM.splitlines()[0][:40]
+_SCRIPT_MARK = SCRIPT_SYSTEM.splitlines()[0][:40]
+_ADJUST_MARK = ADJUST_SYSTEM.splitlines()[0][:40]
+_KEYWORDS_MARK = KEYWORDS_SYSTEM.splitlines()[0][:40]
+_OLD_MOVE = MOVE_CMD["2.1.1"]
+_plans: OrderedDict[bytes, Plan] = OrderedDict()
+_PLANS_MAX = 8192
+
+
+def _digest(seed: int, parts: list[dict[str, str]], salt: bytes) -> bytes:
+    h = hashlib.blake2b(salt + seed.to_bytes(8, "little", signed=True), digest_size=16)
+    for m in parts:
+        h.update(str(m.get("role", "")).encode())
+        h.update(b"\x1e")
+        h.update(str(m.get("content") or "").encode())
+        h.update(b"\x1f")
+    return h.digest()
+
+
+def _rng(digest: bytes) -> random.Random:
+    return random.Random(int.from_bytes(digest, "little"))
+
+
+def call_rng(seed: int, messages: list[dict[str, str]], salt: bytes = b"call") -> random.Random:
+    """Per-call noise: a stable hash of the seed and every message."""
+    return _rng(_digest(seed, messages, salt))
+
+
+def role_of(messages: list[dict[str, str]]) -> str:
+    """agent | script | adjust | keywords | generic, from the system prompt (or the task text)."""
+    system = next((str(m.get("content") or "") for m in messages if m.get("role") == "system"), "")
+    for mark, role in (
+        (_AGENT_MARK, "agent"),
+        (_SCRIPT_MARK, "script"),
+        (_ADJUST_MARK, "adjust"),
+        (_KEYWORDS_MARK, "keywords"),
+    ):
+        if mark in system:
+            return role
+    if any(
+        "Your task is to:" in str(m.get("content") or "")
+        for m in messages
+        if m.get("role") == "user"
+    ):
+        return "agent"
+    return "generic"
+
+
+def _agent(cfg: SimConfig, seed: int, messages: list[dict[str, str]]) -> str:
+    first = next((i for i, m in enumerate(messages) if m.get("role") == "user"), None)
+    if first is None:
+        return "Think: I have no task yet.\nAction: look"
+    head = messages[: first + 1]
+    system = next((str(m.get("content") or "") for m in head if m.get("role") == "system"), "")
+    _, memory, task = split_first_message(str(messages[first].get("content") or ""))
+    cfg_key = repr(cfg.model_dump()).encode()
+    key = _digest(seed, head, b"episode" + cfg_key)
+    plan = _plans.get(key)
+    start = start_belief(task)
+    if plan is None:
+        hints = (
+            hints_for(memory, start.goal, tuple(start.receptacles)) if start.goal else MemoryHints()
+        )
+        plan = plan_episode(_rng(key), start, hints, cfg, _OLD_MOVE in system)
+        _plans[key] = plan
+        if len(_plans) > _PLANS_MAX:
+            _plans.popitem(last=False)
+    belief = rebuild(messages, task, first)
+    return answer(belief, plan, call_rng(seed, messages), cfg.format_error_rate)
+
+
+def respond(cfg: SimConfig, seed: int, messages: list[dict[str, str]]) -> str:
+    """The sim's reply text for one chat request."""
+    role = role_of(messages)
+    if role == "agent":
+        return _agent(cfg, seed, messages)
+    user = next(
+        (str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), ""
+    )
+    if role == "script":
+        return writer_roles.write_script(user)
+    if role == "adjust":
+        return writer_roles.adjust_script(user)
+    if role == "keywords":
+        return writer_roles.keywords(user)
+    return writer_roles.generic(user)
