@@ -150,7 +150,8 @@ def hints_for(memory: str, goal: Goal, receptacles: tuple[str, ...]) -> MemoryHi
                     lamp_at.append(here)
                 words = (_kind_word(w, scene_kinds) for w in _WORD.findall(line))
                 lamp_at.extend(k for k in words if k and k != goal.lamp)
-            line_apps = _appliances(line)
+            # The "(from the task: ...)" header names the target, not an appliance it used.
+            line_apps = [] if _FROM_TASK.search(line) else _appliances(line)
             for v, app in line_apps:
                 block_verbs.add(v)
                 if v == verb and appliance is None and (same_type or not block.task_type):

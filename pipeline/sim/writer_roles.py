@@ -27,6 +27,7 @@ RECEPTACLE_KINDS = frozenset(
     }
 )
 _STOP = frozenset({"a", "an", "the", "some", "in", "on", "to", "and", "it", "put", "of", "with"})
+_SKIP_LINE = frozenset({"heat", "cool", "clean", "put", "move", "place", "use"})
 _TYPE_WORDS = {
     "pick_and_place_simple": ("place",),
     "look_at_obj_in_light": ("look", "light"),
@@ -147,12 +148,17 @@ def write_script(user: str) -> str:
 
 
 def _procedure_places(text: str) -> list[str]:
+    """Receptacle kinds named in search lines (not in transformation or placement lines)."""
     out = []
-    for w in _WORDS.findall(text.lower()):
-        for k in (w, w[:-1], w[:-2]):
-            if k in RECEPTACLE_KINDS:
-                out.append(k)
-                break
+    for line in text.lower().splitlines():
+        words = _WORDS.findall(line)
+        if _SKIP_LINE.intersection(words):
+            continue
+        for w in words:
+            for k in (w, w[:-1], w[:-2]):
+                if k in RECEPTACLE_KINDS:
+                    out.append(k)
+                    break
     return out
 
 
