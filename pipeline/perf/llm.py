@@ -1,0 +1,94 @@
+"""`memp perf llm`: sim calls per second through litellm, and the CPU each one costs."""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm
+
+from pipeline import prompts, sim
+from pipeline.config import SimConfig
+from pipeline.sim import provider
+
+_RECEPS = [f"cabinet {i}" for i in range(1, 7)] + [
+    *("countertop 1", "countertop 2", "drawer 1", "drawer 2", "fridge 1", "microwave 1"),
+    *("sinkbasin 1", "stoveburner 1", "toaster 1", "diningtable 1", "garbagecan 1"),
+]
+_OPENING = (
+    "-= Welcome to TextWorld, ALFRED! =-\n\nYou are in the middle of a room. Looking quickly "
+    "around "
+    f"you, you see {', '.join('a ' + r for r in _RECEPS[:-1])}, and a {_RECEPS[-1]}.\n\n"
+    "Your task is to: put a clean mug in cabinet."
+)
+_MEMORY = prompts.render_procedure(
+    1,
+    "clean some bowl and put it in shelf.",
+    "1. Look for a bowl at the countertop, opening closed ones.\n2. Take the bowl.\n"
+    "3. Go to the sinkbasin and clean the bowl with the sinkbasin.\n"
+    "4. Go to the shelf and put the bowl in/on the shelf.",
+    [
+        "> go to countertop 1",
+        "You arrive at countertop 1. On the countertop 1, you see a bowl 2, and a knife 1.",
+        "> take bowl 2 from countertop 1",
+        "You pick up the bowl 2 from the countertop 1.",
+    ],
+)
+
+
+def _transcript(variant: int) -> list[dict[str, str]]:
+    """A realistic agent prompt: system, first turn with a memory slot, ~10 steps of history."""
+    messages = [
+        {"role": "system", "content": prompts.agent_system("2.1.2")},
+        {"role": "user", "content": prompts.agent_first_message(_OPENING, None, _MEMORY)},
+    ]
+    order = _RECEPS[variant % 5 :] + _RECEPS[: variant % 5]
+    for r in order[:10]:
+        obs = (
+            f"You arrive at {r}. The {r} is closed."
+            if r.split()[0] in ("cabinet", "drawer", "fridge", "microwave")
+            else f"You arrive at {r}. On the {r}, you see a spoon {variant % 3 + 1}."
+        )
+        messages.append(
+            {"role": "assistant", "content": f"Think: I look at {r}.\nAction: go to {r}"}
+        )
+        messages.append({"role": "user", "content": prompts.OBSERVATION_PREFIX + obs})
+    return messages
+
+
+async def bench_llm(calls: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Drive litellm.acompletion against the sim; report throughput and CPU per call."""
+    cfg = SimConfig()
+    sim.register(cfg)
+    kw = sim.call_kwargs(cfg, seed)
+    prompts_pool = [_transcript(v) for v in range(20)]
+    inner = 0.0
+    original = provider.SimLLM.acompletion
+
+    async def timed(self, *args, **kwargs):  # our handler's own CPU share (reply, tokens, usage)
+        nonlocal inner
+        t0 = time.process_time()
+        out = await original(self, *args, **kwargs)
+        inner += time.process_time() - t0
+        return out
+
+    await litellm.acompletion(model="sim/household", messages=prompts_pool[0], **kw)  # warm up
+    provider.SimLLM.acompletion = timed  # type: ignore[method-assign]
+    try:
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for i in range(calls):
+            await litellm.acompletion(model="sim/household", messages=prompts_pool[i % 20], **kw)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    finally:
+        provider.SimLLM.acompletion = original  # type: ignore[method-assign]
+    per_call_ms = 1000 * cpu / calls
+    return {
+        "calls": calls,
+        "seconds": round(wall, 3),
+        "calls_per_s": round(calls / wall, 1),
+        "cpu_ms_per_call": round(per_call_ms, 3),
+        "sim_ms_per_call": round(1000 * inner / calls, 3),
+        "litellm_overhead_ms": round(per_call_ms - 1000 * inner / calls, 3),
+    }
