@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,7 @@ class ProcedureStore:
         self.applied_ops: set[str] = set()
         self._lock = anyio.Lock()  # apply is serial even when callers are concurrent coroutines
         self._active_ids: tuple[int, list[str]] | None = None  # (version, ids) cache for random
+        self._counts: dict[tuple[int, str | None], int] = {}
 
     @classmethod
     async def open(
@@ -80,6 +82,7 @@ class ProcedureStore:
         store = cls(client, cfg, embedder)
         try:
             await store._prepare()
+            store._tune_local_storage()
         except BaseException:
             await client.close()
             raise
@@ -94,6 +97,22 @@ class ProcedureStore:
         else:
             await self._create()
         await self._load_batches()
+
+    def _tune_local_storage(self) -> None:
+        """WAL journal + synchronous=NORMAL for local-mode sqlite files (private client internals).
+
+        qdrant-client commits each point with a full fsync; NORMAL in WAL mode stays safe against
+        process crashes, and a power cut can only lose the newest batches, which the run's
+        ops.jsonl replays idempotently. Skipped silently if the internals ever change.
+        """
+        collections = getattr(getattr(self.client, "_client", None), "collections", None)
+        if not isinstance(collections, dict):
+            return
+        for name in (self.collection, self.meta):
+            conn = getattr(getattr(collections.get(name), "storage", None), "storage", None)
+            if isinstance(conn, sqlite3.Connection):
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
 
     async def _check_embedder(self) -> None:
         info = await self.client.get_collection(self.collection)
@@ -206,7 +225,13 @@ class ProcedureStore:
         return sorted(procs, key=lambda p: (p.created_at, p.id))
 
     async def count(self, status: ProcedureStatus | None = "active") -> int:
-        return (await self.client.count(self.collection, count_filter=status_filter(status))).count
+        """Procedures of a status, cached per memory version (a local-mode filter scans points)."""
+        key = (self.version, status)
+        if key not in self._counts:
+            found = await self.client.count(self.collection, count_filter=status_filter(status))
+            self._counts = {k: v for k, v in self._counts.items() if k[0] == self.version}
+            self._counts[key] = found.count
+        return self._counts[key]
 
     async def scan_active(self, fields: list[str]):
         """Selected payload fields of every active procedure (the capacity rule ranks these)."""
@@ -246,16 +271,23 @@ class ProcedureStore:
         task_type: str | None = None,
     ) -> list[tuple[Procedure, float]]:
         """Active procedures nearest to a dense vector (`query`) or a keyword matrix (`facts`)."""
+        # Discarded points have no vectors, so only active ones can match. The server filters on
+        # indexed fields; local mode checks filters per point in Python, so it over-fetches a
+        # little and filters the task type here instead.
+        local_type = task_type if not self.server else None
         response = await self.client.query_points(
             self.collection,
             query=vector.tolist(),
             using=using,
-            query_filter=status_filter("active", task_type),
-            limit=limit,
+            query_filter=status_filter("active", task_type) if self.server else None,
+            limit=limit * 4 if local_type else limit,
             score_threshold=threshold,
             with_payload=qm.PayloadSelectorExclude(exclude=["history", "last_ops"]),
         )
-        return [(from_payload(p.payload or {}), float(p.score)) for p in response.points]
+        hits = [(from_payload(p.payload or {}), float(p.score)) for p in response.points]
+        if local_type:
+            hits = [(p, s) for p, s in hits if p.task_type == local_type]
+        return hits[:limit]
 
     async def dump(self) -> dict[str, Any]:
         """Full state (payloads, vectors, batch records) for comparisons and debugging."""
@@ -281,9 +313,11 @@ class ProcedureStore:
         from pipeline.memory.writer import BatchWriter  # the write path lives in its own module
 
         async with self._lock:
-            result = await BatchWriter(self).run(list(ops))
-            self._active_ids = None
-            return result
+            self._counts = {}  # the writer counts mid-batch, before the version moves
+            try:
+                return await BatchWriter(self).run(list(ops))
+            finally:
+                self._active_ids, self._counts = None, {}
 
     async def upsert(self, points: list[qm.PointStruct]) -> None:
         if points:

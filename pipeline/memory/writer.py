@@ -64,6 +64,8 @@ class BatchWriter:
         self.text_vecs: dict[str, np.ndarray] = {}
         self.result = ApplyResult(version=store.version)
         self.seen: list[str] = []
+        self.new_ids: list[str] = []
+        self.new_vecs: list[np.ndarray] = []
 
     async def run(self, ops: list[MemoryOp]) -> ApplyResult:
         fresh: list[MemoryOp] = []
@@ -164,6 +166,8 @@ class BatchWriter:
             return merged, []
         entry = _Entry(proc=proc, history=[], stored_ops=frozenset(), reembed=True)
         self.entries[proc.id] = entry
+        self.new_ids.append(proc.id)
+        self.new_vecs.append(self.text_vecs[proc.task_text])
         self._log(entry, op, "add", None)
         self._touch(entry, op)
         return True, []
@@ -184,12 +188,13 @@ class BatchWriter:
         """An active same-type procedure whose task vector is within the dedup threshold."""
         vec = self.text_vecs[proc.task_text]
         best: tuple[float, str] | None = None
-        for pid, e in self.entries.items():
-            same = e.proc.status == "active" and e.proc.task_type == proc.task_type
-            if same and e.proc.task_text in self.text_vecs:
-                score = float(np.dot(vec, self.text_vecs[e.proc.task_text]))
-                if best is None or score > best[0]:
-                    best = (score, pid)
+        if self.new_ids:  # procedures added earlier in this batch are not searchable yet
+            scores = np.stack(self.new_vecs) @ vec
+            for i in np.flatnonzero(scores >= self.cfg.dedup_threshold):
+                e = self.entries[self.new_ids[i]]
+                same = e.proc.status == "active" and e.proc.task_type == proc.task_type
+                if same and (best is None or scores[i] > best[0]):
+                    best = (float(scores[i]), e.proc.id)
         hits = await self.store.search(
             vec, QUERY_VECTOR, limit=3, threshold=self.cfg.dedup_threshold,
             task_type=proc.task_type,
@@ -282,6 +287,10 @@ class BatchWriter:
         ]
 
     def _vectors(self, entry: _Entry) -> dict[str, Any]:
+        if entry.proc.status != "active":
+            # Discarded points keep payload and history but no vectors: no search can return them,
+            # and local mode needs no per-point payload filter (a Python loop there) to hide them.
+            return {}
         if not entry.reembed and entry.vectors:
             return entry.vectors
         proc, stored = entry.proc, entry.vectors or {}
