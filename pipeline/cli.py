@@ -98,6 +98,24 @@ def perf_llm(calls: int = 2000, seed: int = 0) -> None:
     console.print("note: 'sim' is a scripted stand-in for an LLM; these figures are its own cost.")
 
 
+@app.command()
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="run directories to compare")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="where to write the report")] = Path(
+        "report"
+    ),
+) -> None:
+    """Compare runs: PNG plots, report.md and a self-contained report.html."""
+    from pipeline.report import build_report
+
+    try:
+        files = build_report(run_dirs, out)
+    except USER_ERRORS as err:
+        fail(str(err))
+        return
+    console.print(f"report: {files.markdown}  {files.html}  ({len(files.images)} plots)")
+
+
 def main() -> None:
     try:
         app()

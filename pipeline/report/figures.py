@@ -1,0 +1,150 @@
+"""Per-run figures for the report: totals, per-group curves and the memory timeline."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from pipeline.report.load import RunData
+from pipeline.summary import GroupFigures, MemoryFigures, Tally, by_task_type, group_figures, tally
+
+OP_KINDS = ("add", "adjust", "discard", "stat")
+MemoryState = Literal["enabled", "disabled", "no-ops"]
+
+
+class MemorySeries(BaseModel):
+    """Memory over op sequence: cumulative ops by kind and active procedure count."""
+
+    seq: list[int] = Field(default_factory=list)
+    cumulative: dict[str, list[int]] = Field(default_factory=dict)
+    active_seq: list[int] = Field(default_factory=list)
+    active: list[int] = Field(default_factory=list)
+    active_source: Literal["commits", "ops"] = "ops"
+
+
+class RunFigures(BaseModel):
+    """What the plots and tables show for one run."""
+
+    name: str
+    label: str
+    meta_model: str
+    policy: str
+    total: Tally
+    groups: list[GroupFigures]
+    groups_source: Literal["summary", "trajectories"]
+    by_type: dict[str, Tally]
+    memory: MemoryFigures
+    memory_state: MemoryState
+    series: MemorySeries
+    wall_s: float
+    wall_estimated: bool
+    status: dict[str, int]
+    is_sim: bool
+    has_summary: bool
+
+
+def per_success(amount: float, successes: int) -> float | None:
+    """Amount spent per successful episode; None when nothing succeeded."""
+    return amount / successes if successes else None
+
+
+def group_successes(g: GroupFigures) -> int:
+    """Successes in a group, recovered from its (rounded) success rate."""
+    return round(g.success_rate * g.episodes)
+
+
+def _groups(run: RunData) -> tuple[list[GroupFigures], Literal["summary", "trajectories"]]:
+    if run.summary is not None and run.summary.groups:
+        return run.summary.groups, "summary"
+    size = run.meta.group_size
+    sizes = {c.group: c.size for c in run.commits if c.group is not None}
+    trajs = run.trajectories
+    chunks = [trajs[i : i + size] for i in range(0, len(trajs), size)]
+    return [group_figures(i, chunk, sizes.get(i, 0)) for i, chunk in enumerate(chunks)], (
+        "trajectories"
+    )
+
+
+def memory_series(run: RunData) -> MemorySeries:
+    """Cumulative op counts in seq order; active size from commits, else estimated from ops."""
+    out = MemorySeries(cumulative={k: [] for k in OP_KINDS})
+    counts: Counter[str] = Counter()
+    active: set[str] = set()
+    est_active: list[int] = []
+    for i, op in enumerate(run.ops, 1):
+        counts[op.kind] += 1
+        if op.kind == "add":
+            active.add(op.procedure_id)
+        elif op.kind == "discard":
+            active.discard(op.procedure_id)
+        out.seq.append(op.seq if op.seq is not None else i)
+        est_active.append(len(active))
+        for kind in OP_KINDS:
+            out.cumulative[kind].append(counts[kind])
+    commits = [c for c in run.commits if c.last_seq is not None]
+    if commits:
+        out.active_seq = [0, *(c.last_seq or 0 for c in commits)]
+        out.active = [0, *(c.size for c in commits)]
+        out.active_source = "commits"
+    else:
+        out.active_seq, out.active = list(out.seq), est_active
+    return out
+
+
+def _memory(run: RunData, series: MemorySeries) -> MemoryFigures:
+    if run.summary is not None and run.summary.memory.version:
+        return run.summary.memory
+    kinds: Counter[str] = Counter()
+    if run.commits:
+        for c in run.commits:
+            kinds.update(c.applied)
+    else:
+        kinds.update(op.kind for op in run.ops)
+    return MemoryFigures(
+        size=series.active[-1] if series.active else 0,
+        added=kinds["add"],
+        adjusted=kinds["adjust"],
+        discarded=kinds["discard"],
+        version=max((c.version for c in run.commits), default=0),
+    )
+
+
+def _wall(run: RunData) -> tuple[float, bool]:
+    if run.summary is not None and run.summary.wall_s:
+        return run.summary.wall_s, False
+    starts = [t.started_at for t in run.trajectories]
+    ends = [t.started_at + t.wall_s for t in run.trajectories]
+    return max(ends) - min(starts), True
+
+
+def run_figures(run: RunData) -> RunFigures:
+    """Compute one run's figures; totals always come from the recorded trajectories."""
+    groups, source = _groups(run)
+    series = memory_series(run)
+    if not run.memory_on:
+        state: MemoryState = "disabled"
+    else:
+        state = "enabled" if run.ops else "no-ops"
+    wall, estimated = _wall(run)
+    meta = run.meta
+    policy = f"{meta.build}/{meta.retrieve}/{meta.update}" if run.memory_on else "off"
+    return RunFigures(
+        name=run.name,
+        label=run.label,
+        meta_model=meta.model,
+        policy=policy if run.has_config or not run.memory_on else "?",
+        total=tally(run.trajectories),
+        groups=groups,
+        groups_source=source,
+        by_type=by_task_type(run.trajectories),
+        memory=_memory(run, series),
+        memory_state=state,
+        series=series,
+        wall_s=wall,
+        wall_estimated=estimated,
+        status=dict(sorted(Counter(t.status for t in run.trajectories).items())),
+        is_sim=run.is_sim,
+        has_summary=run.summary is not None,
+    )
