@@ -13,10 +13,12 @@ import typer
 from rich.console import Console
 
 from pipeline.config import ConfigError, RunConfig, load_config
+from pipeline.memory.cli import memory_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 perf_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 app.add_typer(perf_app, name="perf")
+app.add_typer(memory_app, name="memory")
 console = Console()
 
 # Errors a user can cause with input; each becomes one line on stderr and exit code 2.
@@ -44,10 +46,14 @@ def run(
     resume: Annotated[
         Path | None, typer.Option(help="continue the run recorded in this directory")
     ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: a local Ray)")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="live progress display")] = True,
 ) -> None:
-    """Run the configured job and print per-task-type figures."""
+    """Run the configured job on Ray and print per-task-type figures."""
+    from actors.job import run_job  # the Ray layer; pipeline/ itself never imports ray
     from pipeline.console import learning_curve_table, task_type_table
-    from pipeline.local_run import run_local
     from pipeline.runlog import RunDir
 
     try:
@@ -63,7 +69,7 @@ def run(
         return
     console.print(f"run directory: {rd.path}")
     try:
-        summary = anyio.run(run_local, cfg, rd)
+        summary = run_job(cfg, rd, console, address=address, show_progress=progress)
     except USER_ERRORS as err:
         fail(str(err))
         return

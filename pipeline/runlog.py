@@ -12,13 +12,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.config import RunConfig, dump_config
-from pipeline.types import MemoryOp, Trajectory
+from pipeline.types import MemoryOp, Record, Trajectory
 
 TRAJECTORIES = "trajectories.jsonl"
 MEMORY_OPS = "memory_ops.jsonl"
+MEMORY_COMMITS = "memory_commits.jsonl"
 CONFIG = "config.yaml"
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
@@ -63,6 +64,24 @@ class JsonlLog:
 
     def close(self) -> None:
         self._fh.close()
+
+
+class MemoryCommit(Record):
+    """One writer batch made durable: which trajectories' memory work it finished, and the result.
+
+    The commit record follows the batch's ops in memory_ops.jsonl; a trajectory without one is
+    re-fed to the validator on resume (op ids are deterministic, so the repeat is a no-op).
+    """
+
+    version: int  # memory version after the batch
+    first_seq: int | None = None  # WAL sequence range of the batch's ops (None: no ops)
+    last_seq: int | None = None
+    trajectory_ids: list[str] = Field(default_factory=list)
+    applied: dict[str, int] = Field(default_factory=dict)  # op kind -> ops that changed memory
+    skipped: int = 0
+    size: int = 0  # active procedures after the batch
+    group: int | None = None  # sync mode: the task group this commit closes
+    at: float = Field(default_factory=time.time)
 
 
 def read_jsonl(path: Path, model: type[M]) -> Iterator[M]:
@@ -155,8 +174,15 @@ class RunDir:
     def recorded_trajectories(self) -> list[Trajectory]:
         return list(read_jsonl(self.path / TRAJECTORIES, Trajectory))
 
+    @property
+    def commits_path(self) -> Path:
+        return self.path / MEMORY_COMMITS
+
     def recorded_ops(self) -> list[MemoryOp]:
         return list(read_jsonl(self.ops_path, MemoryOp))
+
+    def recorded_commits(self) -> list[MemoryCommit]:
+        return list(read_jsonl(self.commits_path, MemoryCommit))
 
     def record(self, traj: Trajectory) -> None:
         """Durable before anything else acts on the trajectory."""
@@ -172,3 +198,42 @@ class RunDir:
 
     def close(self) -> None:
         self.trajectories.close()
+
+
+class OpsWal:
+    """The writer's write-ahead log: ops are logged (with seq) before they are applied.
+
+    memory_ops.jsonl holds every op once, by op id; memory_commits.jsonl records finished batches.
+    Ops after the last commit's seq were logged but maybe not applied: `uncommitted` replays them.
+    """
+
+    def __init__(self, run_path: Path) -> None:
+        self.ops = JsonlLog(run_path / MEMORY_OPS)
+        self.commits = JsonlLog(run_path / MEMORY_COMMITS)
+        logged = list(read_jsonl(self.ops.path, MemoryOp))
+        committed = list(read_jsonl(self.commits.path, MemoryCommit))
+        self.logged_ids = {op.op_id for op in logged}
+        self.next_seq = 1 + max((op.seq or 0 for op in logged), default=0)
+        done = max((c.last_seq or 0 for c in committed), default=0)
+        self.uncommitted = [op for op in logged if (op.seq or 0) > done]
+        self.committed = committed
+
+    def log(self, ops: list[MemoryOp]) -> list[MemoryOp]:
+        """Append the ops not logged yet, numbered; returns them (durable on return)."""
+        fresh: list[MemoryOp] = []
+        for op in ops:
+            if op.op_id in self.logged_ids:
+                continue
+            self.logged_ids.add(op.op_id)
+            fresh.append(op.model_copy(update={"seq": self.next_seq}))
+            self.next_seq += 1
+        self.ops.append_many(fresh)
+        return fresh
+
+    def commit(self, record: MemoryCommit) -> None:
+        self.commits.append(record)
+        self.committed.append(record)
+
+    def close(self) -> None:
+        self.ops.close()
+        self.commits.close()

@@ -1,0 +1,45 @@
+"""`memp run` on Ray: connect, start the fleet, drive the run, release everything."""
+
+from __future__ import annotations
+
+import time
+
+import ray
+from rich.console import Console
+
+from actors.driver import Driver
+from actors.fleet import Fleet
+from actors.session import start_ray
+from pipeline.config import RunConfig
+from pipeline.runlog import RunDir
+from pipeline.summary import RunSummary
+
+
+def run_job(
+    cfg: RunConfig,
+    run_dir: RunDir,
+    console: Console,
+    address: str | None = None,
+    show_progress: bool = True,
+) -> RunSummary:
+    """The whole job; a local Ray started here is shut down on the way out."""
+    owns_ray = not ray.is_initialized() and address is None
+    started = time.perf_counter()
+    ray_s = start_ray(address)
+    fleet = Fleet.start(cfg, run_dir)
+    console.print(
+        f"ray start-up {ray_s:.1f}s, actors ready {fleet.ready_s:.1f}s "
+        f"({len(fleet.workers)} rollout workers x {cfg.pipeline.episodes_per_worker} episodes, "
+        f"{len(fleet.distillers)} distillers, mode {cfg.pipeline.mode})",
+        highlight=False,
+    )
+    try:
+        summary = Driver(cfg, run_dir, fleet, console, show_progress).run()
+    finally:
+        fleet.close()
+        if owns_ray:
+            ray.shutdown()
+    console.print(
+        f"wall {time.perf_counter() - started:.1f}s (run {summary.wall_s:.1f}s)", highlight=False
+    )
+    return summary

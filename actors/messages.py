@@ -1,0 +1,58 @@
+"""Pydantic messages that cross actor boundaries (Ray pickles them; the schema is the contract)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from pipeline.types import MemoryOp, Record, Task, Trajectory
+
+
+class EpisodeRequest(Record):
+    """Driver -> RolloutWorker: play one task (attempt > 0 after a worker died under it)."""
+
+    task: Task
+    attempt: int = 0
+    writer_version: int = 0  # the applied memory version the driver knew when it dispatched
+
+
+class EpisodeResult(Record):
+    """RolloutWorker -> driver: the trajectory plus what the worker's process looks like now."""
+
+    trajectory: Trajectory
+    worker: int
+    llm_limit: int  # current AdaptiveLimiter capacity of this worker process (shrinks on 429s)
+
+
+class WorkerStats(Record):
+    worker: int
+    pid: int
+    in_flight: int
+    llm_limit: int
+    cpu_s: float  # process CPU time (user + system), for CPU-per-step figures
+
+
+class DistillResult(Record):
+    """Distiller -> writer: every op one trajectory's memory work produced (stats included)."""
+
+    trajectory_id: str
+    task_id: str
+    ops: list[MemoryOp] = Field(default_factory=list)
+
+
+class CommitResult(Record):
+    """Writer -> driver: one commit call's outcome."""
+
+    version: int
+    size: int
+    applied: dict[str, int] = Field(default_factory=dict)
+    trajectory_ids: list[str] = Field(default_factory=list)
+
+
+class MemoryTotals(Record):
+    """Writer -> driver at the end: figures over the whole run (resumes included)."""
+
+    size: int = 0
+    version: int = 0
+    added: int = 0
+    adjusted: int = 0
+    discarded: int = 0

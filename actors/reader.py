@@ -1,0 +1,70 @@
+"""Read access to procedural memory for rollout workers and distillers.
+
+Embedded mode: the writer actor owns the local Qdrant (a local path admits one client) and serves
+reads. Server mode (memory.qdrant.url): each reader opens its own read client to the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import ray
+
+from pipeline.config import RunConfig
+from pipeline.memory.build import ChatModel, KeywordExtractor
+from pipeline.memory.embed import make_embedder
+from pipeline.memory.retrieve import Retrieval, RetrievePolicy, make_retriever
+from pipeline.memory.store import ProcedureStore
+from pipeline.types import Procedure, Task
+
+WRITER_RETRIES = 20  # x 0.5 s: rides out a writer restart (it replays its WAL on start)
+
+
+class MemoryReader:
+    """retrieve(task) and get(ids), whichever process holds the store."""
+
+    def __init__(
+        self, writer: Any | None, store: ProcedureStore | None, retriever: RetrievePolicy | None
+    ):
+        self.writer = writer
+        self.store = store
+        self.retriever = retriever
+
+    @classmethod
+    async def open(cls, cfg: RunConfig, writer: str | None, llm: ChatModel) -> MemoryReader:
+        """`writer` is the writer actor's name (embedded mode reads through it)."""
+        if cfg.memory.qdrant.url is None:
+            assert writer is not None, "embedded memory needs the writer actor"
+            return cls(ray.get_actor(writer), None, None)
+        store = await ProcedureStore.open(cfg.memory, None, make_embedder(cfg.memory))
+        retriever = make_retriever(cfg.memory, store, KeywordExtractor(llm), cfg.run.seed)
+        return cls(None, store, retriever)
+
+    async def retrieve(self, task: Task, writer_version: int) -> Retrieval:
+        if self.retriever is not None and self.store is not None:
+            # Our client never applies ops, so its version only moves by what the driver tells us.
+            self.store.version = max(self.store.version, writer_version)
+            return await self.retriever.retrieve(task)
+        return await self._ask("retrieve", task)
+
+    async def get(self, ids: list[str]) -> list[Procedure]:
+        if not ids:
+            return []
+        if self.store is not None:
+            return await self.store.get(ids)
+        return await self._ask("get", ids)
+
+    async def _ask(self, method: str, arg: Any) -> Any:
+        for attempt in range(WRITER_RETRIES):
+            try:
+                return await getattr(self.writer, method).remote(arg)
+            except ray.exceptions.RayActorError:
+                if attempt == WRITER_RETRIES - 1:
+                    raise
+                await anyio.sleep(0.5)
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self.store is not None:
+            await self.store.close()

@@ -1,0 +1,58 @@
+"""Connecting to Ray: a quiet local instance sized to the machine, or an existing cluster."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import ray
+
+import pipeline
+
+# Ray's own noise (token auth notice, usage stats prompt) is not the user's business in a local run.
+_QUIET_ENV = {
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_DEDUP_LOGS": "0",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+}
+
+
+def _code_root() -> str:
+    return str(Path(pipeline.__file__).resolve().parent.parent)
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
+    """ray.init once per process; returns the seconds it took (0 when already connected)."""
+    if ray.is_initialized():
+        return 0.0
+    started = time.perf_counter()
+    for key, value in _QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    logging.getLogger("ray").setLevel(logging.WARNING)
+    if address is None:
+        # Local workers inherit this environment: make `pipeline`/`actors` importable without
+        # an install, the same way the driver sees them.
+        paths = [_code_root(), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+        ray.init(
+            num_cpus=num_cpus or os.cpu_count() or 1,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            configure_logging=True,
+        )
+    else:
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+    return time.perf_counter() - started
+
+
+def driver_node_affinity() -> ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy:
+    """Pin an actor to this (the driver's) node: the run directory's files live here."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(
+        node_id=ray.get_runtime_context().get_node_id(), soft=False
+    )
