@@ -17,6 +17,7 @@ from qdrant_client import models as qm
 
 from pipeline.config import MemoryConfig
 from pipeline.memory.embed import Embedder, embedder_dim
+from pipeline.memory.index import ActiveIndex, RankKey, load_index
 from pipeline.memory.schema import (
     FACTS_VECTOR,
     INDEXED_FIELDS,
@@ -29,8 +30,9 @@ from pipeline.memory.schema import (
     collection_names,
     from_payload,
     history_of,
+    utility,
 )
-from pipeline.types import MemoryOp, Procedure, ProcedureStatus
+from pipeline.types import MemoryOp, Procedure, ProcedureStats, ProcedureStatus
 
 _META_VECTOR = "m"  # meta points need some vector in every Qdrant version; one float is enough
 _SCROLL_PAGE = 1024
@@ -60,6 +62,11 @@ class ProcedureStore:
         self._lock = anyio.Lock()  # apply is serial even when callers are concurrent coroutines
         self._active_ids: tuple[int, list[str]] | None = None  # (version, ids) cache for random
         self._counts: dict[tuple[int, str | None], int] = {}
+        self.dim = 0
+        # Embedded mode only: this process owns the files, so a numpy mirror answers searches,
+        # counts and capacity ranking; the server is shared with other writers and searches itself.
+        self.index: ActiveIndex | None = None
+        self.index_build_s = 0.0
 
     @classmethod
     async def open(
@@ -97,6 +104,14 @@ class ProcedureStore:
         else:
             await self._create()
         await self._load_batches()
+        if not self.server:
+            await self._build_index()
+
+    async def _build_index(self) -> None:
+        """Rebuild the in-memory index from the stored points (Qdrant is the source of truth)."""
+        started = time.perf_counter()
+        self.index = await load_index(self.client, self.collection, self.dim)
+        self.index_build_s = time.perf_counter() - started
 
     def _tune_local_storage(self) -> None:
         """WAL journal + synchronous=NORMAL for local-mode sqlite files (private client internals).
@@ -118,6 +133,7 @@ class ProcedureStore:
         info = await self.client.get_collection(self.collection)
         vectors = info.config.params.vectors
         dim = vectors[QUERY_VECTOR].size if isinstance(vectors, dict) else vectors.size
+        self.dim = dim
         state = await self._state()
         if self.embedder is None:
             return
@@ -137,7 +153,7 @@ class ProcedureStore:
 
     async def _create(self) -> None:
         assert self.embedder is not None
-        dim = await embedder_dim(self.embedder)
+        dim = self.dim = await embedder_dim(self.embedder)
         await self.client.create_collection(
             self.collection,
             vectors_config={
@@ -226,6 +242,8 @@ class ProcedureStore:
 
     async def count(self, status: ProcedureStatus | None = "active") -> int:
         """Procedures of a status, cached per memory version (a local-mode filter scans points)."""
+        if self.index is not None:
+            return self.index.count(status)
         key = (self.version, status)
         if key not in self._counts:
             found = await self.client.count(self.collection, count_filter=status_filter(status))
@@ -238,12 +256,24 @@ class ProcedureStore:
         async for payload in self._scroll(self.collection, status_filter("active"), fields):
             yield payload
 
+    async def capacity_ranking(self) -> list[RankKey]:
+        """(utility, created_at, id, version) of active procedures, in eviction order."""
+        if self.index is not None:
+            return self.index.ranking()
+        ranked: list[RankKey] = []
+        async for p in self.scan_active(["id", "stats", "created_at", "version"]):
+            stats = ProcedureStats.model_validate(p["stats"])
+            ranked.append((utility(stats), p["created_at"], p["id"], p["version"]))
+        return sorted(ranked)  # lowest utility first, then oldest, then id: deterministic
+
     async def history(self, procedure_id: str) -> list[HistoryEntry]:
         found = await self.client.retrieve(self.collection, [procedure_id], with_payload=True)
         return history_of(found[0].payload or {}) if found else []
 
     async def active_ids(self) -> list[str]:
         """Ids of active procedures, cached per memory version (random retrieval samples these)."""
+        if self.index is not None:
+            return self.index.active_ids()
         if self._active_ids is None or self._active_ids[0] != self.version:
             ids: list[str] = []
             offset = None
@@ -271,23 +301,45 @@ class ProcedureStore:
         task_type: str | None = None,
     ) -> list[tuple[Procedure, float]]:
         """Active procedures nearest to a dense vector (`query`) or a keyword matrix (`facts`)."""
-        # Discarded points have no vectors, so only active ones can match. The server filters on
-        # indexed fields; local mode checks filters per point in Python, so it over-fetches a
-        # little and filters the task type here instead.
-        local_type = task_type if not self.server else None
+        exclude = qm.PayloadSelectorExclude(exclude=["history", "last_ops"])
+        if self.index is not None:
+            hits = self.index.search(vector, using, limit, threshold, task_type)
+            found = await self.client.retrieve(
+                self.collection, [pid for pid, _ in hits], with_payload=exclude
+            )
+            by_id = {str(p.id): from_payload(p.payload or {}) for p in found}
+            return [(by_id[pid], score) for pid, score in hits if pid in by_id]
+        # Discarded points have no vectors, so only active ones can match.
         response = await self.client.query_points(
             self.collection,
             query=vector.tolist(),
             using=using,
-            query_filter=status_filter("active", task_type) if self.server else None,
-            limit=limit * 4 if local_type else limit,
+            query_filter=status_filter("active", task_type),
+            limit=limit,
             score_threshold=threshold,
-            with_payload=qm.PayloadSelectorExclude(exclude=["history", "last_ops"]),
+            with_payload=exclude,
         )
-        hits = [(from_payload(p.payload or {}), float(p.score)) for p in response.points]
-        if local_type:
-            hits = [(p, s) for p, s in hits if p.task_type == local_type]
-        return hits[:limit]
+        return [(from_payload(p.payload or {}), float(p.score)) for p in response.points]
+
+    async def nearest(
+        self,
+        vectors: np.ndarray,
+        limit: int,
+        threshold: float | None,
+        task_types: Sequence[str | None],
+    ) -> list[list[tuple[str, float]]]:
+        """(id, score) of the active procedures nearest to each `query` vector: one round trip."""
+        if len(vectors) == 0:
+            return []
+        if self.index is not None:
+            return self.index.search_many(vectors, limit, threshold, task_types)
+        requests = [
+            qm.QueryRequest(query=v.tolist(), using=QUERY_VECTOR, limit=limit,
+                            filter=status_filter("active", t), score_threshold=threshold)
+            for v, t in zip(vectors, task_types, strict=True)
+        ]  # fmt: skip
+        responses = await self.client.query_batch_points(self.collection, requests)
+        return [[(str(p.id), float(p.score)) for p in r.points] for r in responses]
 
     async def dump(self) -> dict[str, Any]:
         """Full state (payloads, vectors, batch records) for comparisons and debugging."""
@@ -322,6 +374,8 @@ class ProcedureStore:
     async def upsert(self, points: list[qm.PointStruct]) -> None:
         if points:
             await self.client.upsert(self.collection, points)
+            if self.index is not None:  # same path as the write: the mirror cannot drift
+                self.index.apply((str(p.id), p.payload or {}, p.vector, True) for p in points)  # type: ignore[misc]
 
     async def record_batch(self, version: int, op_ids: list[str], applied: int) -> None:
         """Remember a batch's op ids; the record is the commit point that makes replays no-ops."""

@@ -20,7 +20,6 @@ from pipeline.memory.schema import (
     from_payload,
     history_of,
     to_payload,
-    utility,
 )
 from pipeline.types import MemoryOp, Procedure, ProcedureStats, stable_id
 
@@ -66,6 +65,7 @@ class BatchWriter:
         self.seen: list[str] = []
         self.new_ids: list[str] = []
         self.new_vecs: list[np.ndarray] = []
+        self.near_hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
 
     async def run(self, ops: list[MemoryOp]) -> ApplyResult:
         fresh: list[MemoryOp] = []
@@ -79,6 +79,7 @@ class BatchWriter:
             return self.result
         await self._load([op.procedure_id for op in fresh])
         await self._embed([op.procedure for op in fresh if op.procedure is not None])
+        await self._prefetch_near(fresh)
         await self._fold(fresh)
         await self._flush()
         if self.cfg.capacity is not None:
@@ -108,6 +109,19 @@ class BatchWriter:
             assert self.store.embedder is not None
             rows, _ = await self.store.embedder.embed(ordered)
             self.text_vecs.update(zip(ordered, rows, strict=True))
+
+    async def _prefetch_near(self, ops: list[MemoryOp]) -> None:
+        """Dedup candidates of every add in one search: the store does not change until _flush."""
+        keys = list(dict.fromkeys(
+            (op.procedure.task_text, op.procedure.task_type) for op in ops
+            if op.kind == "add" and op.procedure is not None and op.procedure.status == "active"
+        ))  # fmt: skip
+        if keys:
+            vecs = np.stack([self.text_vecs[text] for text, _ in keys])
+            hits = await self.store.nearest(
+                vecs, 3, self.cfg.dedup_threshold, [task_type for _, task_type in keys]
+            )
+            self.near_hits.update(zip(keys, hits, strict=True))
 
     async def _fold(self, ops: list[MemoryOp]) -> None:
         queue = deque(ops)
@@ -195,15 +209,17 @@ class BatchWriter:
                 same = e.proc.status == "active" and e.proc.task_type == proc.task_type
                 if same and (best is None or scores[i] > best[0]):
                     best = (float(scores[i]), e.proc.id)
-        hits = await self.store.search(
-            vec, QUERY_VECTOR, limit=3, threshold=self.cfg.dedup_threshold,
-            task_type=proc.task_type,
-        )  # fmt: skip
-        for hit, score in hits:
+        key = (proc.task_text, proc.task_type)
+        if key not in self.near_hits:
+            found = await self.store.nearest(
+                vec[None], 3, self.cfg.dedup_threshold, [proc.task_type]
+            )
+            self.near_hits[key] = found[0]
+        for hit_id, score in self.near_hits[key]:
             if best is None or score > best[0]:
-                await self._load([hit.id])
-                if self.entries[hit.id].proc.status == "active":  # may be discarded in this batch
-                    best = (score, hit.id)
+                await self._load([hit_id])
+                if self.entries[hit_id].proc.status == "active":  # may be discarded in this batch
+                    best = (score, hit_id)
         if best is None or best[0] < self.cfg.dedup_threshold:
             return None
         return self.entries[best[1]]
@@ -268,12 +284,7 @@ class BatchWriter:
         active = await self.store.count("active")
         if active <= capacity:
             return []
-        ranked: list[tuple[float, float, str, int]] = []
-        fields = ["id", "stats", "created_at", "version"]
-        async for p in self.store.scan_active(fields):
-            stats = ProcedureStats.model_validate(p["stats"])
-            ranked.append((utility(stats), p["created_at"], p["id"], p["version"]))
-        ranked.sort()  # lowest utility first, then oldest, then id: deterministic
+        ranked = await self.store.capacity_ranking()  # lowest utility first, then oldest, then id
         victims = ranked[: active - capacity]
         await self._load([v[2] for v in victims])
         return [
