@@ -51,7 +51,7 @@ def snapshot(index: ActiveIndex) -> dict:
         start, length = index.f_start[slot], index.f_len[slot]
         live[pid] = (
             index.q[slot].copy() if index.has_q[slot] else None,
-            index.f[start : start + length].copy() if index.has_f[slot] else None,
+            index.u[index.f[start : start + length]] if index.has_f[slot] else None,
             names[int(index.types[slot])],
         )
     return {"status": dict(index.status), "rank": dict(index.rank), "live": live}

@@ -74,6 +74,9 @@ class ActiveIndex:
         self.n = 0  # slots in use, alive or dead
         self.rows = 0  # facts rows in use
         self.dead = 0
+        # Distinct keyword vectors by vocabulary id; id 0 is the zero vector (slots without facts).
+        self.u = np.zeros((64, dim), np.float32)
+        self.vocab: dict[bytes, int] = {self.u[0].tobytes(): 0}
         self._alloc(64, 192)
 
     def _alloc(self, slots: int, rows: int) -> None:
@@ -84,7 +87,7 @@ class ActiveIndex:
         self.types = np.zeros(slots, np.int32)
         self.f_start = np.zeros(slots, np.int64)
         self.f_len = np.zeros(slots, np.int64)
-        self.f = np.zeros((rows, self.dim), np.float32)
+        self.f = np.zeros(rows, np.int64)  # facts row -> its vector in the vocabulary
         self.id_arr = np.zeros(slots, dtype="<U64")
 
     def _grow(self, slots: int, rows: int) -> None:
@@ -97,9 +100,24 @@ class ActiveIndex:
                 new[: self.n] = old[: self.n]
                 setattr(self, name, new)
         if rows > len(self.f):
-            new = np.zeros((max(rows, 2 * len(self.f)), self.dim), np.float32)
+            new = np.zeros(max(rows, 2 * len(self.f)), np.int64)
             new[: self.rows] = self.f[: self.rows]
             self.f = new
+
+    def _vocab(self, rows: np.ndarray) -> np.ndarray:
+        """Vocabulary ids of keyword vectors: keywords repeat a lot across procedures, so MaxSim
+        scores each distinct vector once and gathers per facts row."""
+        out = np.empty(len(rows), np.int64)
+        for i, row in enumerate(rows):
+            key = row.tobytes()
+            vid = self.vocab.get(key)
+            if vid is None:
+                if len(self.vocab) == len(self.u):
+                    self.u = np.concatenate([self.u, np.zeros_like(self.u)])
+                vid = self.vocab[key] = len(self.vocab)
+                self.u[vid] = row
+            out[i] = vid
+        return out
 
     # ---- updates ----
 
@@ -162,7 +180,7 @@ class ActiveIndex:
         self.alive[slot], self.types[slot] = True, code
         self.has_q[slot], self.has_f[slot] = qv is not None, fv is not None
         self.q[slot] = 0.0 if qv is None else qv
-        self.f[start : start + need] = 0.0 if fv is None else fv
+        self.f[start : start + need] = 0 if fv is None else self._vocab(fv)
 
     def _compact(self) -> None:
         """Drop dead slots and their facts rows (amortised: only when most slots are dead)."""
@@ -216,7 +234,8 @@ class ActiveIndex:
         q64 = _unit64(np.atleast_2d(vector))
         if self.n == 0:
             return []
-        sims = self.f[: self.rows] @ q64.astype(np.float32).T  # (rows, n_query)
+        vocab = self.u[: len(self.vocab)] @ q64.astype(np.float32).T  # (distinct, n_query)
+        sims = vocab[self.f[: self.rows]]  # (facts rows, n_query)
         approx = np.maximum.reduceat(sims, self.f_start[: self.n], axis=0).sum(axis=1)
         margin = _MARGIN * len(q64)
         return self._pick(approx, self._mask(using, task_type), limit, threshold, margin,
@@ -231,11 +250,16 @@ class ActiveIndex:
         if self.n == 0:
             return [[] for _ in q64]
         approx = self.q[: self.n] @ q64.astype(np.float32).T  # (slots, n_vectors)
-        out = []
-        for col, task_type in enumerate(task_types):
+        masks = {t: self._mask(QUERY_VECTOR, t) for t in set(task_types)}
+        # With a threshold (dedup) most vectors have no candidate at all: find those at once.
+        open_cols = range(len(q64))
+        if threshold is not None:
+            open_cols = np.flatnonzero((approx > threshold - _MARGIN).any(axis=0)).tolist()
+        out: list[list[tuple[str, float]]] = [[] for _ in q64]
+        for col in open_cols:
             exact = lambda slots, q=q64[col]: self._dense64(slots, q)  # noqa: E731
-            mask = self._mask(QUERY_VECTOR, task_type)
-            out.append(self._pick(approx[:, col], mask, limit, threshold, _MARGIN, exact))
+            mask = masks[task_types[col]]
+            out[col] = self._pick(approx[:, col], mask, limit, threshold, _MARGIN, exact)
         return out
 
     def _pick(self, approx, mask, limit, threshold, margin, exact) -> list[tuple[str, float]]:
@@ -266,5 +290,6 @@ class ActiveIndex:
         lens = self.f_len[slots]
         firsts = np.cumsum(lens) - lens
         rows = np.repeat(self.f_start[slots] - firsts, lens) + np.arange(int(lens.sum()))
-        sims = (self.f[rows].astype(np.float64)[:, None, :] * q[None, :, :]).sum(axis=2)
+        vids, back = np.unique(self.f[rows], return_inverse=True)
+        sims = (self.u[vids].astype(np.float64)[:, None, :] * q[None, :, :]).sum(axis=2)[back]
         return np.maximum.reduceat(sims, firsts, axis=0).sum(axis=1)

@@ -64,7 +64,7 @@ class BatchWriter:
         self.result = ApplyResult(version=store.version)
         self.seen: list[str] = []
         self.new_ids: list[str] = []
-        self.new_vecs: list[np.ndarray] = []
+        self.new_vecs = np.zeros((0, 0), np.float32)  # rows of new_ids; grown by doubling
         self.near_hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
 
     async def run(self, ops: list[MemoryOp]) -> ApplyResult:
@@ -180,8 +180,14 @@ class BatchWriter:
             return merged, []
         entry = _Entry(proc=proc, history=[], stored_ops=frozenset(), reembed=True)
         self.entries[proc.id] = entry
+        vec = self.text_vecs[proc.task_text]
+        if len(self.new_ids) == len(self.new_vecs):  # re-stacking per add was O(batch^2)
+            grown = np.zeros((max(16, 2 * len(self.new_vecs)), len(vec)), vec.dtype)
+            if self.new_ids:
+                grown[: len(self.new_ids)] = self.new_vecs[: len(self.new_ids)]
+            self.new_vecs = grown
+        self.new_vecs[len(self.new_ids)] = vec
         self.new_ids.append(proc.id)
-        self.new_vecs.append(self.text_vecs[proc.task_text])
         self._log(entry, op, "add", None)
         self._touch(entry, op)
         return True, []
@@ -203,7 +209,7 @@ class BatchWriter:
         vec = self.text_vecs[proc.task_text]
         best: tuple[float, str] | None = None
         if self.new_ids:  # procedures added earlier in this batch are not searchable yet
-            scores = np.stack(self.new_vecs) @ vec
+            scores = self.new_vecs[: len(self.new_ids)] @ vec
             for i in np.flatnonzero(scores >= self.cfg.dedup_threshold):
                 e = self.entries[self.new_ids[i]]
                 same = e.proc.status == "active" and e.proc.task_type == proc.task_type

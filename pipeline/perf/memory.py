@@ -80,18 +80,24 @@ async def _one_size(size: int, queries: int, path: Path, seed: int) -> dict[str,
         latency["avefact"].append(time.perf_counter() - t1)
     count = await store.count()
     await store.close()
+    started = time.perf_counter()  # reopen: Qdrant loads its files, the embedded index rebuilds
+    store = await ProcedureStore.open(cfg, path, embedder)
+    open_s = time.perf_counter() - started
+    await store.close()
     return {
         "size": count,
         "write_s": write_s,
         "writes_per_s": size / write_s,
         **{name: _ms(samples) for name, samples in latency.items()},
+        "reopen_s": open_s,
+        "index_build_s": getattr(store, "index_build_s", 0.0),
     }
 
 
 async def bench_memory(
     sizes: tuple[int, ...] = (1000, 10000), queries: int = 200, path: str | Path | None = None
 ) -> dict[str, Any]:
-    """Fill an embedded store per size via store.apply; report writes/s and retrieval p50/p99."""
+    """Fill an embedded store per size via store.apply; writes/s, retrieval p50/p99, reopen time."""
     with tempfile.TemporaryDirectory(prefix="memp-bench-") as tmp:
         root = Path(path) if path is not None else Path(tmp)
         results = [await _one_size(n, queries, root / f"qdrant-{n}", seed=n) for n in sizes]
