@@ -200,3 +200,41 @@ def test_exact_ties_rank_by_id(tmp_path):
         await store.close()
 
     anyio.run(body)
+
+
+def test_server_code_path_agrees_with_index(tmp_path):
+    """Without the index the store asks Qdrant itself (the server path); answers must agree."""
+
+    async def body():
+        store = await open_store(tmp_path / "q")
+        procs = await fill(store, 200, seed=5)
+        await store.apply([discard(p.id) for p in procs[::5]])
+        await store.apply([stat(p.id, i, i % 2 == 0) for i, p in enumerate(procs[1:40])])
+        rng = random.Random(9)
+        probes = [synthetic(rng, 7000 + i, store.namespace) for i in range(12)]
+        vecs = store.embedder.encode([p.task_text for p in probes])
+        types = [p.task_type for p in probes]
+        index, answers = store.index, []
+        for use_index in (True, False):
+            store.index = index if use_index else None
+            store._counts, store._active_ids = {}, None
+            answers.append({
+                "count": [await store.count(s) for s in ("active", "discarded", None)],
+                "ids": await store.active_ids(),
+                "rank": await store.capacity_ranking(),
+                "near": await store.nearest(vecs, 3, 0.2, types),
+                "search": [[(p.id, s) for p, s in await store.search(v, QUERY_VECTOR, 3)]
+                           for v in vecs],
+            })  # fmt: skip
+        mine, theirs = answers
+        assert mine["count"] == theirs["count"] == [160, 40, 200]
+        assert mine["ids"] == theirs["ids"] and mine["rank"] == theirs["rank"]
+        for key in ("near", "search"):
+            assert any(mine[key])
+            for a, b in zip(mine[key], theirs[key], strict=True):
+                assert len(a) == len(b)
+                assert_parity(a, dict(b), len(a))
+        store.index = index
+        await store.close()
+
+    anyio.run(body)
