@@ -3,8 +3,9 @@ results as they finish (ray.wait streaming), records them durably, then feeds me
 
 sync mode: groups of pipeline.group_size tasks; group g+1 starts once group g's ops are applied.
 async mode: no barrier; a new episode starts only while at most pipeline.max_version_lag recorded
-trajectories await their memory commit. Each commit bumps the version at most once, so this bounds
-how many memory versions a new episode's view can miss (see README, "Async staleness").
+trajectories await their memory commit. Each commit bumps the version at most once, so a new
+episode's memory view misses at most max_version_lag versions that finished work would bring
+(0 = start nothing until memory has caught up with every recorded trajectory).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ class WorkerStats(Record):
     worker: int
     pid: int
     in_flight: int
+    agent_calls: int  # cumulative agent steps of this process
     llm_limit: int
     cpu_s: float  # process CPU time (user + system), for CPU-per-step figures
 

@@ -27,7 +27,7 @@ class RolloutWorkerImpl:
         # Imported here, not at module level: the driver imports this module too and must not
         # pay for litellm/qdrant (seconds of CPU on a small machine).
         from pipeline.envs import get_suite
-        from pipeline.llm import LLMClient
+        from pipeline.llm import LLMClient, add_observer
 
         self.cfg = RunConfig.model_validate(config)
         self.index = index
@@ -36,7 +36,13 @@ class RolloutWorkerImpl:
         self.llm = LLMClient(self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed)
         self.reader: MemoryReader | None = None
         self.in_flight = 0
+        self.agent_calls = 0  # answered agent-model calls = agent steps taken, for throughput
+        add_observer(self._on_call)
         self._slots: anyio.CapacityLimiter | None = None
+
+    def _on_call(self, event: Any) -> None:
+        if event.role == "agent" and event.error is None:
+            self.agent_calls += 1
 
     @property
     def slots(self) -> anyio.CapacityLimiter:
@@ -103,6 +109,7 @@ class RolloutWorkerImpl:
             worker=self.index,
             pid=os.getpid(),
             in_flight=self.in_flight,
+            agent_calls=self.agent_calls,
             llm_limit=self.llm.limiter.current,
             cpu_s=times.user + times.system,
         )
@@ -110,7 +117,7 @@ class RolloutWorkerImpl:
     async def ready(self) -> int:
         return os.getpid()
 
-    async def lockstep(self, tasks: list[Any], latency_floor_s: float = 0.0) -> dict[str, Any]:
+    async def lockstep(self, tasks: list[Any]) -> dict[str, Any]:
         """Perf only: the same episodes, every step waiting for the batch's slowest call."""
         from pipeline.perf.pipeline import run_lockstep
 

@@ -122,6 +122,33 @@ def report(
     console.print(f"report: {files.markdown}  {files.html}  ({len(files.images)} plots)")
 
 
+@perf_app.command("pipeline")
+def perf_pipeline(
+    concurrency: Annotated[str, typer.Option(help="comma-separated levels")] = "64,256,512,1024",
+    latency: Annotated[float, typer.Option(help="sim lognormal mean latency, s")] = 1.0,
+    sigma: Annotated[float, typer.Option(help="lognormal shape")] = 0.5,
+    warmup: Annotated[float, typer.Option(help="seconds before counting")] = 5.0,
+    window: Annotated[float, typer.Option(help="seconds counted per level")] = 20.0,
+    lockstep_at: Annotated[str, typer.Option(help="levels to also run lockstep")] = "256",
+    workers: Annotated[int, typer.Option(help="rollout workers")] = 2,
+    address: Annotated[str | None, typer.Option(help="Ray address (default: local)")] = None,
+) -> None:
+    """Streaming episodes/s vs the latency-bound ideal, CPU ms per step, and vs lockstep batches."""
+    from actors.perf import bench_pipeline  # the Ray layer; pipeline/ itself never imports ray
+    from pipeline.perf.pipeline import breaking_point, render
+
+    levels = [int(c) for c in concurrency.split(",") if c.strip()]
+    lock = [int(c) for c in lockstep_at.split(",") if c.strip()]
+    points = bench_pipeline(
+        levels, workers=workers, latency_s=latency, sigma=sigma, warmup_s=warmup,
+        window_s=window, lockstep_at=lock, address=address,
+    )  # fmt: skip
+    console.print(render(points, latency))
+    broke = breaking_point(points)
+    console.print(f"ratio to ideal falls below 0.9 at concurrency: {broke or 'none tested'}")
+    console.print_json(json.dumps([p.model_dump() for p in points]))
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,134 @@
+"""Ray side of `memp perf pipeline`: streaming rollouts at a concurrency; lockstep baseline."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from typing import Any
+
+import ray
+
+from actors.messages import EpisodeRequest, EpisodeResult
+from actors.rollout import rollout_worker_cls
+from actors.session import start_ray
+from pipeline.config import RunConfig
+from pipeline.envs import get_suite
+from pipeline.perf.pipeline import PerfPoint, ideal_eps, perf_config, proc_cpu_s
+
+
+def _ray_system_pids() -> list[int]:
+    """raylet, GCS and agents of a Ray this process started (empty when we joined a cluster)."""
+    node = getattr(ray._private.worker, "_global_node", None)
+    procs = getattr(node, "all_processes", None) or {}
+    return [info.process.pid for infos in procs.values() for info in infos if info.process]
+
+
+def _cpu(pids: list[int]) -> float:
+    return sum(proc_cpu_s(pid) for pid in pids)
+
+
+def _workers(cfg: RunConfig) -> tuple[list[Any], list[int]]:
+    cls = rollout_worker_cls(cfg)
+    conf = cfg.model_dump(mode="json")
+    workers = [cls.remote(conf, i, None) for i in range(cfg.pipeline.rollout_workers)]
+    return workers, ray.get([w.ready.remote() for w in workers])
+
+
+def _steps(workers: list[Any]) -> int:
+    return sum(st.agent_calls for st in ray.get([w.stats.remote() for w in workers]))
+
+
+def streaming(cfg: RunConfig, concurrency: int, warmup_s: float, window_s: float) -> PerfPoint:
+    """Keep `concurrency` episodes in flight; measure agent steps/s inside the window.
+
+    Steps, not finished episodes, are counted: with episodes ~30 model latencies long, a short
+    window of finishes over-samples short episodes; the step rate is steady after one latency.
+    """
+    workers, pids = _workers(cfg)
+    all_pids = [os.getpid(), *pids, *_ray_system_pids()]
+    tasks = iter(get_suite(cfg.env).tasks("endless"))
+    load = [0] * len(workers)
+    flying: dict[Any, int] = {}
+    finished: list[int] = []
+
+    def send() -> None:
+        w = min(range(len(workers)), key=load.__getitem__)
+        flying[workers[w].run.remote(EpisodeRequest(task=next(tasks)))] = w
+        load[w] += 1
+
+    for _ in range(concurrency):
+        send()
+    start = time.perf_counter() + warmup_s
+    end = start + window_s
+    mark: tuple[float, float, int] | None = None  # (time, cpu, steps) at the window's start
+    while (now := time.perf_counter()) < end:
+        if mark is None and now >= start:
+            mark = (now, _cpu(all_pids), _steps(workers))
+        ready, rest = ray.wait(list(flying), num_returns=1, timeout=0.2)
+        if ready and rest:
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+            ready += more
+        for ref in ready:
+            load[flying.pop(ref)] -= 1
+            result: EpisodeResult = ray.get(ref)
+            finished.append(result.trajectory.n_steps)
+            send()
+    assert mark is not None
+    steps = _steps(workers) - mark[2]
+    cpu = _cpu(all_pids) - mark[1]
+    elapsed = time.perf_counter() - mark[0]
+    for w in workers:
+        ray.kill(w)
+    mean_steps = sum(finished) / len(finished) if finished else float(cfg.env.step_limit)
+    eps = steps / elapsed / mean_steps
+    ideal = ideal_eps(concurrency, mean_steps, cfg.sim.latency.mean_s)
+    return PerfPoint(
+        concurrency=concurrency,
+        episodes=len(finished),
+        mean_steps=round(mean_steps, 2),
+        steps_per_s=round(steps / elapsed, 2),
+        eps=round(eps, 3),
+        ideal_eps=round(ideal, 3),
+        ratio=round(eps / ideal, 3) if ideal else 0.0,
+        cpu_ms_per_step=round(1000 * cpu / steps, 3) if steps else 0.0,
+    )
+
+
+def lockstep(cfg: RunConfig, concurrency: int) -> float:
+    """Agent steps/s of one lockstep batch per worker (concurrency split across workers)."""
+    workers, _ = _workers(cfg)
+    tasks = list(itertools.islice(get_suite(cfg.env).tasks("endless"), concurrency))
+    shares = [tasks[i :: len(workers)] for i in range(len(workers))]
+    started = time.perf_counter()
+    done = ray.get([w.lockstep.remote(share) for w, share in zip(workers, shares, strict=True)])
+    wall = time.perf_counter() - started
+    for w in workers:
+        ray.kill(w)
+    return sum(sum(d["steps"]) for d in done) / wall
+
+
+def bench_pipeline(
+    concurrencies: list[int],
+    *,
+    workers: int = 2,
+    latency_s: float = 1.0,
+    sigma: float = 0.5,
+    warmup_s: float = 5.0,
+    window_s: float = 20.0,
+    lockstep_at: list[int] | None = None,
+    address: str | None = None,
+) -> list[PerfPoint]:
+    """Streaming at each concurrency; the lockstep baseline where asked (it is slow by design)."""
+    start_ray(address)
+    points = []
+    for c in concurrencies:
+        cfg = perf_config(c, workers, latency_s, sigma)
+        point = streaming(cfg, c, warmup_s, window_s)
+        if c in (lockstep_at or []):
+            # Compared in steps/s: the same kind of work, without the finished-episode sample bias.
+            lock = lockstep(cfg, c)
+            point.lockstep_steps_per_s = round(lock, 2)
+            point.streaming_over_lockstep = round(point.steps_per_s / lock, 2) if lock else None
+        points.append(point)
+    return points
