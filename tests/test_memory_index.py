@@ -9,7 +9,7 @@ import numpy as np
 
 from pipeline.config import MemoryConfig
 from pipeline.memory.embed import HashEmbedder
-from pipeline.memory.index import ActiveIndex
+from pipeline.memory.index import ActiveIndex, load_index
 from pipeline.memory.schema import FACTS_VECTOR, QUERY_VECTOR
 from pipeline.memory.store import ProcedureStore, status_filter
 from pipeline.perf.memory import synthetic
@@ -73,6 +73,8 @@ async def assert_mirrors_qdrant(store: ProcedureStore) -> None:
     live = snapshot(store.index)
     await store._build_index()  # a fresh index from the stored points, as at open
     assert_same(live, snapshot(store.index))
+    # The fast path reads local-mode internals; the public scroll must give the same index.
+    assert_same(live, snapshot(await load_index(store.client, store.collection, 128, fast=False)))
     assert store.index.count("active") == (await store.client.count(
         store.collection, count_filter=status_filter("active"))).count  # fmt: skip
     assert store.index.count(None) == (await store.client.count(store.collection)).count

@@ -47,9 +47,44 @@ def _unit64(rows: np.ndarray) -> np.ndarray:
     return q / np.where(norm != 0.0, norm, EPSILON)
 
 
-async def load_index(client: AsyncQdrantClient, collection: str, dim: int) -> ActiveIndex:
+def _local_points(client: AsyncQdrantClient, collection: str) -> list | None:
+    """(id, payload, vectors) straight from local mode's arrays (private internals), or None.
+
+    Scrolling turns every stored vector into a Python list and back: it doubled reopen time.
+    Any mismatch with the expected layout returns None and the caller scrolls instead.
+    """
+    try:
+        coll = client._client.collections[collection]  # type: ignore[attr-defined]
+        n = len(coll.payload)
+        dense, multi = coll.vectors[QUERY_VECTOR], coll.multivectors[FACTS_VECTOR]
+        gone_q, gone_f = (
+            coll.deleted_per_vector[QUERY_VECTOR],
+            coll.deleted_per_vector[FACTS_VECTOR],
+        )
+        if not (len(coll.ids_inv) == len(coll.deleted) == n <= min(len(dense), len(multi))):
+            return None
+        points = []
+        for i in range(n):
+            if coll.deleted[i]:
+                continue
+            vectors = {} if gone_q[i] else {QUERY_VECTOR: dense[i]}
+            if not gone_f[i]:
+                vectors[FACTS_VECTOR] = multi[i]
+            points.append((str(coll.ids_inv[i]), coll.payload[i], vectors, False))
+        return points
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+
+
+async def load_index(
+    client: AsyncQdrantClient, collection: str, dim: int, fast: bool = True
+) -> ActiveIndex:
     """An index of every stored point of `collection`, read page by page."""
     index = ActiveIndex(dim)
+    local = _local_points(client, collection) if fast else None
+    if local is not None:
+        index.apply(local)
+        return index
     offset = None
     while True:
         points, offset = await client.scroll(
@@ -146,9 +181,10 @@ class ActiveIndex:
         if query is None and facts is None:
             self._kill(pid)  # no vector, no search hit: like a point Qdrant cannot score
             return
-        qv = (dense_as_qdrant(query) if raw else np.asarray(query, np.float32)) if query else None
-        fv = None
-        if facts:
+        qv = fv = None
+        if query is not None:
+            qv = dense_as_qdrant(query) if raw else np.asarray(query, np.float32)
+        if facts is not None:
             fv = multi_as_qdrant(facts) if raw else np.asarray(facts, np.float32)
         self._put(pid, payload.get("task_type", ""), qv, fv)
 
@@ -249,7 +285,13 @@ class ActiveIndex:
         q64 = _unit64(np.atleast_2d(vectors))
         if self.n == 0:
             return [[] for _ in q64]
-        approx = self.q[: self.n] @ q64.astype(np.float32).T  # (slots, n_vectors)
+        q32 = q64.astype(np.float32)
+        if len(q32) == 1 and hasattr(np, "vecdot"):
+            # One query (retrieval): numpy's single-threaded SIMD loop; multithreaded BLAS gemv
+            # is no faster on this memory-bound product and has long tails on a busy machine.
+            approx = np.vecdot(self.q[: self.n], q32[0])[:, None]
+        else:
+            approx = self.q[: self.n] @ q32.T  # (slots, n_vectors): one product for a batch
         masks = {t: self._mask(QUERY_VECTOR, t) for t in set(task_types)}
         # With a threshold (dedup) most vectors have no candidate at all: find those at once.
         open_cols = range(len(q64))
