@@ -12,7 +12,9 @@ import ray
 import pipeline
 
 # Ray's own noise (token auth notice, usage stats prompt) is not the user's business in a local run.
+# Ray starts workers at nice 15; our workers are the job itself, so they run at the driver's.
 _QUIET_ENV = {
+    "RAY_worker_niceness": "0",
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_AUTH_MODE": "disabled",
     "RAY_DEDUP_LOGS": "0",

@@ -123,8 +123,8 @@ def _env() -> dict[str, str]:
 SUB_SETS = [
     arg
     for kv in (
-        "metrics.enabled=false", "env.max_tasks=30", "pipeline.group_size=10", "env.step_limit=30",
-        "sim.latency.kind=fixed", "sim.latency.mean_s=0.02",
+        "metrics.enabled=false", "env.max_tasks=24", "pipeline.group_size=8", "env.step_limit=30",
+        "sim.latency.kind=fixed", "sim.latency.mean_s=0.02", "pipeline.episodes_per_worker=6",
     )
     for arg in ("--set", kv)
 ]  # fmt: skip
@@ -134,19 +134,19 @@ def test_kill_9_driver_then_resume(ray_address, tmp_path):
     run_dir = tmp_path / "run"
     cmd = _memp(str(PRESET), *SUB_SETS, "--run-dir", str(run_dir), "--address", ray_address)
     proc = subprocess.Popen(cmd, env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
-    _wait_lines(run_dir / "trajectories.jsonl", 14, proc)
+    _wait_lines(run_dir / "trajectories.jsonl", 10, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = task_ids(run_dir)
-    assert 14 <= len(before) < 30
+    assert 10 <= len(before) < 24
 
     again = _memp("--resume", str(run_dir), "--address", ray_address, "--no-progress")
     done = subprocess.run(again, env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     ids = task_ids(run_dir)
     assert ids[: len(before)] == before, "recorded trajectories changed"
-    assert len(ids) == 30 and len(set(ids)) == 30
-    assert summary(run_dir)["episodes"] == 30
+    assert len(ids) == 24 and len(set(ids)) == 24
+    assert summary(run_dir)["episodes"] == 24
     check_memory(run_dir)
     commits = RunDir.resume(run_dir).recorded_commits()
     committed = Counter(t for c in commits for t in c.trajectory_ids)
