@@ -241,7 +241,7 @@ class ProcedureStore:
         return sorted(procs, key=lambda p: (p.created_at, p.id))
 
     async def count(self, status: ProcedureStatus | None = "active") -> int:
-        """Procedures of a status, cached per memory version (a local-mode filter scans points)."""
+        """Procedures of a status: from the index when embedded, else cached per memory version."""
         if self.index is not None:
             return self.index.count(status)
         key = (self.version, status)
@@ -271,7 +271,7 @@ class ProcedureStore:
         return history_of(found[0].payload or {}) if found else []
 
     async def active_ids(self) -> list[str]:
-        """Ids of active procedures, cached per memory version (random retrieval samples these)."""
+        """Sorted ids of active procedures (random retrieval samples these)."""
         if self.index is not None:
             return self.index.active_ids()
         if self._active_ids is None or self._active_ids[0] != self.version:
