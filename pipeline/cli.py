@@ -122,6 +122,22 @@ def report(
     console.print(f"report: {files.markdown}  {files.html}  ({len(files.images)} plots)")
 
 
+@perf_app.command("memory")
+def perf_memory(
+    sizes: Annotated[str, typer.Option(help="comma-separated store sizes")] = "1000,10000",
+    queries: int = 200,
+) -> None:
+    """Embedded-store writes/s and retrieval p50/p99 (query, avefact) at each size."""
+    from pipeline.perf.memory import bench_memory
+
+    try:
+        parsed = tuple(int(x) for x in sizes.split(",") if x.strip())
+    except ValueError:
+        fail(f"--sizes {sizes!r}: expected comma-separated integers, e.g. 1000,10000")
+        return
+    console.print_json(json.dumps(anyio.run(bench_memory, parsed, queries)))
+
+
 @perf_app.command("pipeline")
 def perf_pipeline(
     concurrency: Annotated[str, typer.Option(help="comma-separated levels")] = "64,256,512,1024",
