@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 import ray
 
 from actors.messages import DistillResult
+from actors.telemetry import recorder
 from pipeline.config import RunConfig
 from pipeline.memory.build import KeywordExtractor, make_builder
 from pipeline.memory.update import Decision, make_updater
+from pipeline.metrics import CallRow
 from pipeline.types import Usage
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ class DistillerImpl:
         self.policy = make_updater(mem.update, builder, self.llm, mem.namespace)
         self.writer = writer
         self.reader: MemoryReader | None = None
+        recorder()  # build/adjust/keywords calls ride on each DistillResult to the writer
 
     async def distill(self, decision: Decision) -> DistillResult:
         """Stat ops plus built or adjusted procedures; procedures to adjust are read fresh."""
@@ -40,7 +43,13 @@ class DistillerImpl:
         current = await self.reader.get(decision.adjust_ids)
         ops = [*decision.stat_ops, *await self.policy.distill(decision, current)]
         traj = decision.trajectory
-        return DistillResult(trajectory_id=traj.id, task_id=traj.task.id, ops=ops)
+        return DistillResult(
+            trajectory_id=traj.id, task_id=traj.task.id, ops=ops, calls=recorder().rows()
+        )
+
+    def calls(self) -> list[CallRow]:
+        """LLM calls not shipped yet (the driver's final pull)."""
+        return recorder().rows()
 
     def ready(self) -> int:
         return os.getpid()

@@ -22,6 +22,7 @@ from actors.fleet import Fleet
 from actors.messages import CommitResult, EpisodeRequest, EpisodeResult
 from actors.plan import TaskPlan, figures_by_group, planned_total
 from actors.progress import Progress
+from actors.telemetry import Telemetry
 from pipeline.config import RunConfig
 from pipeline.envs import get_suite
 from pipeline.runlog import RunDir
@@ -44,14 +45,17 @@ class _Memory:
     trajectories: list[Trajectory]
     group: int | None
     attempt: int
+    chains: list[tuple[Any, Any]]  # (validate ref, distill ref) per trajectory: queue depths
 
 
 class Driver:
     """One run of the pipeline over a started fleet; `run()` returns the written summary."""
 
     def __init__(self, cfg: RunConfig, run_dir: RunDir, fleet: Fleet, console: Console,
-                 show_progress: bool = True) -> None:  # fmt: skip
+                 show_progress: bool = True,
+                 telemetry: Telemetry | None = None) -> None:  # fmt: skip
         self.cfg = cfg
+        self.telemetry = telemetry or Telemetry(cfg)  # not serving: usage by role only
         self.rd = run_dir
         self.fleet = fleet
         self.sync = cfg.pipeline.mode == "sync"
@@ -84,7 +88,9 @@ class Driver:
         try:
             with self.progress:
                 if self.memory_on:
-                    self.version = ray.get(self.fleet.writer.version.remote())
+                    totals = ray.get(self.fleet.writer.totals.remote())
+                    self.version = totals.version
+                    self.telemetry.memory_totals(totals.size, totals.discarded, totals.version)
                     if not self.sync:  # recorded before a crash, memory work unfinished
                         self._feed_memory(self._uncommitted(), None)
                 self._loop()
@@ -118,6 +124,15 @@ class Driver:
                     self._on_commit(ref, self.memory.pop(ref))
             self.progress.in_flight = len(self.episodes)
             self.progress.draw()
+            self._sample()
+
+    def _sample(self, force: bool = False) -> None:
+        """Queue depths for the exporter: rollout = episodes waiting for a worker's slot."""
+        slots = self.cfg.pipeline.episodes_per_worker
+        waiting = len(self.requeue) + sum(max(0, n - slots) for n in self.load)
+        running = sum(min(n, slots) for n in self.load)
+        chains = [c for m in self.memory.values() for c in m.chains]
+        self.telemetry.sample(waiting, running, chains, force)
 
     def _wait(self) -> list[Any]:
         refs = [*self.episodes, *self.memory, *self.down]
@@ -166,8 +181,9 @@ class Driver:
 
     def _on_episode(self, ref: Any, ep: _Episode) -> None:
         self.load[ep.worker] -= 1
+        result: EpisodeResult | None = None
         try:
-            result: EpisodeResult = ray.get(ref)
+            result = ray.get(ref)
         except ray.exceptions.TaskCancelledError:
             return
         except ray.exceptions.RayActorError as err:
@@ -183,6 +199,7 @@ class Driver:
             traj = result.trajectory
             self.progress.llm_limit[result.worker] = result.llm_limit
         self.rd.record(traj)  # durable before memory acts on it
+        self.telemetry.episode(traj, result)
         self.plan.record(traj)
         self.progress.add(traj)
         if self.memory_on and not self.sync:
@@ -220,11 +237,10 @@ class Driver:
         if not trajs:
             return
         fleet = self.fleet
-        distills = [
-            fleet.distiller().distill.remote(fleet.validator.decide.remote(t)) for t in trajs
-        ]
+        checks = [fleet.validator.decide.remote(t) for t in trajs]
+        distills = [fleet.distiller().distill.remote(v) for v in checks]
         ref = fleet.writer.commit.remote(*distills, group=group)
-        self.memory[ref] = _Memory(trajs, group, attempt)
+        self.memory[ref] = _Memory(trajs, group, attempt, list(zip(checks, distills, strict=True)))
         self.pending.update(t.id for t in trajs)
 
     def _on_commit(self, ref: Any, mem: _Memory) -> None:
@@ -240,6 +256,7 @@ class Driver:
                 self.progress.note = f"memory work failed: {str(err).splitlines()[0][:120]}"
             return
         self.committed |= ids
+        self.telemetry.commit(result)
         self.version = max(self.version, result.version)
         self.progress.memory_size = result.size
         self.progress.memory_version = self.version
@@ -271,12 +288,16 @@ class Driver:
         memory = MemoryFigures()
         if self.memory_on:
             memory = MemoryFigures(**ray.get(self.fleet.writer.totals.remote()).model_dump())
+        self._sample(force=True)
+        fleet = self.fleet
+        self.telemetry.final_pull([*fleet.workers, *fleet.distillers, fleet.writer])
         summary = summarize(
             trajs,
             groups=figures_by_group(trajs, group_of, self.rd.recorded_commits()),
             memory=memory,
             wall_s=wall_s,
             model=self.cfg.agent.model,
+            role_usage=self.telemetry.memory_usage(),
         )
         self.rd.write_summary(summary)
         return summary

@@ -1,4 +1,4 @@
-"""`memp run` on Ray: connect, start the fleet, drive the run, release everything."""
+"""`memp run` on Ray: serve metrics, connect, start the fleet, drive the run, release everything."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from rich.console import Console
 from actors.driver import Driver
 from actors.fleet import Fleet
 from actors.session import start_ray
-from pipeline.config import RunConfig
+from actors.telemetry import Telemetry, print_url, usage_table
+from pipeline.config import ConfigError, RunConfig
+from pipeline.metrics import MetricsError
 from pipeline.runlog import RunDir
 from pipeline.summary import RunSummary
 
@@ -22,24 +24,41 @@ def run_job(
     address: str | None = None,
     show_progress: bool = True,
 ) -> RunSummary:
-    """The whole job; a local Ray started here is shut down on the way out."""
+    """The whole job; a local Ray started here is shut down on the way out.
+
+    The exporter (metrics.enabled) starts first, so a busy port fails the run before any task
+    (as a ConfigError: the CLI prints one line and exits 2), and stops once the summary is written.
+    """
     owns_ray = not ray.is_initialized() and address is None
     started = time.perf_counter()
-    ray_s = start_ray(address)
-    fleet = Fleet.start(cfg, run_dir)
-    console.print(
-        f"ray start-up {ray_s:.1f}s, actors ready {fleet.ready_s:.1f}s "
-        f"({len(fleet.workers)} rollout workers x {cfg.pipeline.episodes_per_worker} episodes, "
-        f"{len(fleet.distillers)} distillers, mode {cfg.pipeline.mode})",
-        highlight=False,
-    )
+    telemetry = Telemetry(cfg)
     try:
-        summary = Driver(cfg, run_dir, fleet, console, show_progress).run()
+        print_url(console, telemetry.start())
+    except MetricsError as err:
+        raise ConfigError(str(err)) from None
+    finished = False
+    try:
+        ray_s = start_ray(address)
+        fleet = Fleet.start(cfg, run_dir)
+        console.print(
+            f"ray start-up {ray_s:.1f}s, actors ready {fleet.ready_s:.1f}s "
+            f"({len(fleet.workers)} rollout workers x {cfg.pipeline.episodes_per_worker} episodes, "
+            f"{len(fleet.distillers)} distillers, mode {cfg.pipeline.mode})",
+            highlight=False,
+        )
+        try:
+            summary = Driver(cfg, run_dir, fleet, console, show_progress, telemetry).run()
+        finally:
+            fleet.close()
+            if owns_ray:
+                ray.shutdown()
+        if len(summary.tokens_by_role) > 1:
+            console.print(usage_table(summary.tokens_by_role, summary.cost_by_role))
+        console.print(
+            f"wall {time.perf_counter() - started:.1f}s (run {summary.wall_s:.1f}s)",
+            highlight=False,
+        )
+        finished = True
     finally:
-        fleet.close()
-        if owns_ray:
-            ray.shutdown()
-    console.print(
-        f"wall {time.perf_counter() - started:.1f}s (run {summary.wall_s:.1f}s)", highlight=False
-    )
+        telemetry.stop(linger=finished)
     return summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from pipeline.metrics import CallRow
 from pipeline.types import MemoryOp, Record, Task, Trajectory
 
 
@@ -21,6 +22,8 @@ class EpisodeResult(Record):
     trajectory: Trajectory
     worker: int
     llm_limit: int  # current AdaptiveLimiter capacity of this worker process (shrinks on 429s)
+    retrieved: bool = False  # memory was asked (trajectory.retrieval_latency_s is a measurement)
+    calls: list[CallRow] = Field(default_factory=list)  # LLM calls of this process since last time
 
 
 class WorkerStats(Record):
@@ -38,6 +41,7 @@ class DistillResult(Record):
     trajectory_id: str
     task_id: str
     ops: list[MemoryOp] = Field(default_factory=list)
+    calls: list[CallRow] = Field(default_factory=list)  # the distiller process's LLM calls
 
 
 class CommitResult(Record):
@@ -45,8 +49,13 @@ class CommitResult(Record):
 
     version: int
     size: int
-    applied: dict[str, int] = Field(default_factory=dict)
+    applied: dict[str, int] = Field(default_factory=dict)  # the whole batch's, on every caller
     trajectory_ids: list[str] = Field(default_factory=list)
+    discarded: int = 0  # procedures with status discarded after this commit
+    # Telemetry, reported once: ops applied and LLM calls (distillers' and the writer's own) since
+    # the writer's previous report, on one caller of a batch only, so sums over results are exact.
+    new_ops: dict[str, int] = Field(default_factory=dict)
+    calls: list[CallRow] = Field(default_factory=list)
 
 
 class MemoryTotals(Record):

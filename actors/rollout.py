@@ -10,7 +10,9 @@ import anyio
 import ray
 
 from actors.messages import EpisodeRequest, EpisodeResult, WorkerStats
+from actors.telemetry import recorder
 from pipeline.config import RunConfig
+from pipeline.metrics import CallRow
 from pipeline.types import Trajectory
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ class RolloutWorkerImpl:
         self.in_flight = 0
         self.agent_calls = 0  # answered agent-model calls = agent steps taken, for throughput
         add_observer(self._on_call)
+        recorder()  # ships this process's LLM calls (agent, server-mode retrieval) on results
         self._slots: anyio.CapacityLimiter | None = None
 
     def _on_call(self, event: Any) -> None:
@@ -68,7 +71,19 @@ class RolloutWorkerImpl:
                 traj = await self._episode(req)
             finally:
                 self.in_flight -= 1
-        return EpisodeResult(trajectory=traj, worker=self.index, llm_limit=self.llm.limiter.current)
+        failed = (traj.error or "").startswith("memory retrieval")
+        retrieved = self.cfg.memory.enabled and not failed
+        return EpisodeResult(
+            trajectory=traj,
+            worker=self.index,
+            llm_limit=self.llm.limiter.current,
+            retrieved=retrieved,
+            calls=recorder().rows(),
+        )
+
+    async def calls(self) -> list[CallRow]:
+        """LLM calls not shipped yet (the driver's final pull)."""
+        return recorder().rows()
 
     async def _episode(self, req: EpisodeRequest) -> Trajectory:
         from pipeline.agent import episode_id, run_episode

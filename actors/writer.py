@@ -7,6 +7,7 @@ are applied together, so upserts are batched and the version bumps once per batc
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,9 @@ import anyio
 import ray
 
 from actors.messages import CommitResult, DistillResult, MemoryTotals
+from actors.telemetry import pending_rows, recorder
 from pipeline.config import RunConfig
+from pipeline.metrics import CallRow
 from pipeline.runlog import MemoryCommit, OpsWal
 from pipeline.types import Procedure, Task
 
@@ -40,6 +43,9 @@ class MemoryWriterImpl:
         self._queue: list[_Waiter] = []
         self._open_lock: anyio.Lock | None = None
         self._apply_lock: anyio.Lock | None = None
+        # Telemetry not yet reported to the driver: ops applied, LLM calls (distillers' and ours).
+        self._new_ops: Counter[str] = Counter()
+        self._calls: list[CallRow] = []
 
     async def _ready(self) -> ProcedureStore:
         """Open the store and replay the WAL tail (ops logged before a crash, maybe unapplied)."""
@@ -53,6 +59,8 @@ class MemoryWriterImpl:
                 from pipeline.memory.store import ProcedureStore
 
                 mem = self.cfg.memory
+                if mem.embedder.startswith("litellm:"):
+                    recorder()  # embedding calls are shipped on commit results
                 path = None if mem.qdrant.url else self.run_path / "qdrant"
                 store = await ProcedureStore.open(mem, path, make_embedder(mem))
                 self.wal = OpsWal(self.run_path)
@@ -75,6 +83,7 @@ class MemoryWriterImpl:
         from pipeline.llm import LLMClient
         from pipeline.memory.build import KeywordExtractor
 
+        recorder()  # retrieval keyword calls are shipped on commit results
         return KeywordExtractor(LLMClient(self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed))
 
     async def commit(self, *results: DistillResult, group: int | None = None) -> CommitResult:
@@ -88,7 +97,24 @@ class MemoryWriterImpl:
                 batch, self._queue = self._queue, []
                 await self._run_batch(batch)
         assert waiter.outcome is not None
-        return waiter.outcome
+        return self._report(waiter.outcome)
+
+    def _report(self, outcome: CommitResult) -> CommitResult:
+        """The first result leaving after a batch carries everything unreported (exactly once)."""
+        calls = self.calls()
+        if not self._new_ops and not calls:
+            return outcome
+        new_ops, self._new_ops = dict(self._new_ops), Counter()
+        return outcome.model_copy(update={"new_ops": new_ops, "calls": calls})
+
+    def calls(self) -> list[CallRow]:
+        """LLM calls not reported yet (also the driver's final pull)."""
+        calls, self._calls = [*self._calls, *pending_rows()], []
+        return calls
+
+    def _collect(self, results: Iterable[DistillResult]) -> None:
+        for r in results:
+            self._calls.extend(r.calls)
 
     async def _run_batch(self, batch: list[_Waiter]) -> None:
         assert self.store is not None and self.wal is not None
@@ -100,7 +126,10 @@ class MemoryWriterImpl:
         derived = self.wal.log([op for op in result.applied if op.op_id not in submitted])
         seqs = [op.seq for op in [*logged, *derived] if op.seq is not None]
         kinds = dict(Counter(op.kind for op in result.applied))
+        self._new_ops.update(kinds)
+        self._collect(r for w in batch for r in w.results)
         size = await self.store.count("active")
+        discarded = await self.store.count("discarded")
         traj_ids = [r.trajectory_id for w in batch for r in w.results if r.trajectory_id]
         groups = [w.group for w in batch if w.group is not None]
         self.wal.commit(
@@ -119,6 +148,7 @@ class MemoryWriterImpl:
             w.outcome = CommitResult(
                 version=self.store.version,
                 size=size,
+                discarded=discarded,
                 applied=kinds,
                 trajectory_ids=[r.trajectory_id for r in w.results],
             )

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from pipeline.llm import CallEvent
 from pipeline.types import Trajectory
+
+if TYPE_CHECKING:  # pipeline.llm imports litellm (seconds): the driver process must not pay for it
+    from pipeline.llm import CallEvent
 
 # Bucket edges chosen for the latencies we see: sub-ms sim calls up to slow remote models.
 LLM_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
 RETRIEVAL_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 EPISODE_STEP_BUCKETS = (1, 2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100)
 WINDOW = 100  # episodes in the sliding success-rate / mean-steps window
+
+# Label values primed at 0 so every dashboard and rule expression has a series from the start.
+STATUSES = ("ok", "error", "timeout")
+OUTCOMES = ("success", "failure")
+ERROR_KINDS = ("rate_limit", "timeout", "server", "bad_output", "auth", "bad_request", "other")
+OP_KINDS = ("add", "adjust", "discard", "stat")
+STAGES = ("rollout", "validate", "distill", "write")
 
 
 class MetricsError(RuntimeError):
@@ -112,20 +122,65 @@ class Metrics:
         self.success_rate.set(sum(ok for ok, _ in self._window) / n)
         self.mean_steps.set(sum(steps for _, steps in self._window) / n)
 
+    def prime(
+        self,
+        env: str,
+        roles: Iterable[tuple[str, str]],
+        endpoints: dict[str, int] | None = None,
+        policy: str | None = None,
+    ) -> None:
+        """Create every label set at 0; roles are (model, role) pairs, the first one gets errors."""
+        for status in STATUSES:
+            for outcome in OUTCOMES:
+                self.episodes.labels(env=env, status=status, outcome=outcome)
+        self.agent_steps.labels(env=env)
+        self.invalid_steps.labels(env=env)
+        self.episode_steps.labels(env=env)
+        for i, (model, role) in enumerate(roles):
+            self.llm_calls.labels(model=model, role=role)
+            for kind in ("prompt", "completion"):
+                self.llm_tokens.labels(model=model, role=role, kind=kind)
+            self.llm_cost.labels(model=model, role=role)
+            self.llm_latency.labels(model=model, role=role)
+            for kind in ERROR_KINDS if i == 0 else ():
+                self.llm_errors.labels(model=model, role=role, kind=kind)
+        if policy is not None:
+            self.retrieval_latency.labels(policy=policy)
+        for status in ("active", "discarded"):
+            self.memory_procedures.labels(status=status)
+        for kind in OP_KINDS:
+            self.memory_ops.labels(kind=kind)
+        for stage in STAGES:
+            self.queue_depth.labels(stage=stage)
+        for endpoint, limit in (endpoints or {}).items():
+            self.concurrency_limit.labels(endpoint=endpoint).set(limit)
+
     def observe_calls(self, events: Iterable[CallEvent]) -> None:
         for e in events:
-            if e.error is not None:
-                self.llm_errors.labels(model=e.model, role=e.role, kind=e.error).inc()
-                continue
-            self.llm_calls.labels(model=e.model, role=e.role).inc()
-            self.llm_tokens.labels(model=e.model, role=e.role, kind="prompt").inc(
-                e.usage.prompt_tokens
-            )
-            self.llm_tokens.labels(model=e.model, role=e.role, kind="completion").inc(
-                e.usage.completion_tokens
-            )
-            self.llm_cost.labels(model=e.model, role=e.role).inc(e.usage.cost_usd)
-            self.llm_latency.labels(model=e.model, role=e.role).observe(e.latency_s)
+            self.observe_call(
+                e.role, e.model, e.usage.prompt_tokens, e.usage.completion_tokens,
+                e.usage.cost_usd, e.latency_s, e.error,
+            )  # fmt: skip
+
+    def observe_call(
+        self,
+        role: str,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float,
+        latency_s: float,
+        error: str | None = None,
+    ) -> None:
+        """One call attempt from plain fields (what actors ship back: CallRecorder.rows)."""
+        if error is not None:
+            self.llm_errors.labels(model=model, role=role, kind=error).inc()
+            return
+        self.llm_calls.labels(model=model, role=role).inc()
+        self.llm_tokens.labels(model=model, role=role, kind="prompt").inc(prompt_tokens)
+        self.llm_tokens.labels(model=model, role=role, kind="completion").inc(completion_tokens)
+        self.llm_cost.labels(model=model, role=role).inc(cost_usd)
+        self.llm_latency.labels(model=model, role=role).observe(latency_s)
 
     def observe_retrieval(self, policy: str, seconds: float) -> None:
         self.retrieval_latency.labels(policy=policy).observe(seconds)
@@ -137,6 +192,15 @@ class Metrics:
 
     def ops_applied(self, kind: str, count: int = 1) -> None:
         self.memory_ops.labels(kind=kind).inc(count)
+
+    def set_queue(self, stage: str, depth: int) -> None:
+        self.queue_depth.labels(stage=stage).set(depth)
+
+
+# What crosses a process boundary for one call attempt: plain values, so the receiving process
+# (the driver) never imports pipeline.llm to unpickle a CallEvent.
+# (role, model, prompt_tokens, completion_tokens, cost_usd, latency_s, error kind or None)
+CallRow = tuple[str, str, int, int, float, float, str | None]
 
 
 class CallRecorder:
@@ -152,3 +216,11 @@ class CallRecorder:
         out = list(self._events)
         self._events.clear()
         return out
+
+    def rows(self) -> list[CallRow]:
+        """drain() as plain CallRow tuples, ready to piggyback on a result."""
+        return [
+            (e.role, e.model, e.usage.prompt_tokens, e.usage.completion_tokens, e.usage.cost_usd,
+             e.latency_s, e.error)
+            for e in self.drain()
+        ]  # fmt: skip

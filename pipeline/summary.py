@@ -74,13 +74,23 @@ class MemoryFigures(Record):
 
 
 class RunSummary(Record):
-    """The contents of summary.json."""
+    """The contents of summary.json.
+
+    LLM usage covers every role: `agent` (the episodes' calls, from the recorded trajectories, so
+    resumed runs included) and the memory pipeline's own calls - `build`, `adjust` and `keywords`
+    by distillers, `keywords` for avefact retrieval and `embed` for litellm embeddings - as shipped
+    by the actors of this invocation (a resumed run counts the memory calls of its last part only).
+    `tokens` and `cost_usd` are totals over all roles; the per-role split is in `tokens_by_role`
+    and `cost_by_role`. Group figures (the learning curve) count agent calls only.
+    """
 
     episodes: int
     success_rate: float
     mean_steps: float
     tokens: dict[str, int]
     cost_usd: float
+    tokens_by_role: dict[str, dict[str, int]] = Field(default_factory=dict)
+    cost_by_role: dict[str, float] = Field(default_factory=dict)
     memory: MemoryFigures = Field(default_factory=MemoryFigures)
     groups: list[GroupFigures] = Field(default_factory=list)
     wall_s: float = 0.0
@@ -102,15 +112,24 @@ def summarize(
     memory: MemoryFigures | None = None,
     wall_s: float = 0.0,
     model: str = "",
+    role_usage: dict[str, Usage] | None = None,
 ) -> RunSummary:
+    """role_usage: LLM usage of roles other than `agent` (the memory pipeline's own calls)."""
     total = tally(trajectories)
-    usage = sum((t.usage for t in trajectories), Usage())
+    by_role = {"agent": sum((t.usage for t in trajectories), Usage())}
+    by_role.update({r: u for r, u in sorted((role_usage or {}).items()) if r != "agent"})
+    usage = sum(by_role.values(), Usage())
     return RunSummary(
         episodes=total.episodes,
         success_rate=round(total.success_rate, 4),
         mean_steps=round(total.mean_steps, 3),
         tokens={"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
         cost_usd=round(usage.cost_usd, 6),
+        tokens_by_role={
+            r: {"prompt": u.prompt_tokens, "completion": u.completion_tokens}
+            for r, u in by_role.items()
+        },
+        cost_by_role={r: round(u.cost_usd, 6) for r, u in by_role.items()},
         memory=memory or MemoryFigures(),
         groups=groups or [],
         wall_s=round(wall_s, 3),

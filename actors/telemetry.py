@@ -1,0 +1,208 @@
+"""Run telemetry: the Prometheus exporter of a `memp run` and the LLM usage of every process.
+
+Actor side: `recorder()` installs one CallRecorder per process as an llm observer. Actors ship
+`recorder().rows()` (plain CallRow tuples) piggybacked on their results: rollout workers on each
+EpisodeResult, distillers on each DistillResult, which the writer forwards with its own calls
+(avefact retrieval keywords, litellm embeddings) on the next CommitResult. Every actor also answers
+`calls()`, the final pull that collects what is still buffered when the run ends.
+
+Driver side: `Telemetry` tallies the shipped calls by role (for summary.json) and, when
+metrics.enabled, serves them with episodes, retrieval latency, memory, queues and limits from
+metrics.host:metrics.port. The exporter starts before Ray and stops after the summary is written;
+MEMP_METRICS_LINGER_S (seconds, default 0) keeps it serving that much longer so a scraper with a
+short interval (tests, CI) sees the final totals.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import ray
+from rich.console import Console
+from rich.table import Table
+
+from actors.messages import CommitResult, EpisodeResult
+from pipeline.config import ModelConfig, RunConfig
+from pipeline.metrics import CallRecorder, CallRow, Metrics
+from pipeline.types import Trajectory, Usage
+
+LINGER_ENV = "MEMP_METRICS_LINGER_S"
+SAMPLE_S = 0.5  # how often the driver measures queue depths
+FINAL_PULL_S = 10.0  # how long the final calls() pull waits for actors
+
+_recorder: CallRecorder | None = None
+
+
+def recorder() -> CallRecorder:
+    """This process's CallRecorder, installed as an llm observer on first use."""
+    global _recorder
+    if _recorder is None:
+        from pipeline.llm import add_observer  # actor processes import litellm anyway
+
+        _recorder = CallRecorder()
+        add_observer(_recorder)
+    return _recorder
+
+
+def pending_rows() -> list[CallRow]:
+    """Drain this process's recorder, if one was ever installed (else there is nothing to ship)."""
+    return _recorder.rows() if _recorder is not None else []
+
+
+def endpoint_key(cfg: ModelConfig) -> str:
+    """pipeline.llm.endpoint_key without importing litellm into the driver."""
+    return cfg.api_base or cfg.model.split("/", 1)[0]
+
+
+class Telemetry:
+    """The driver's view: usage by role always; the exporter only once start() has served it."""
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.cfg = cfg
+        self.metrics: Metrics | None = None
+        self.url: str | None = None
+        self.usage: dict[str, Usage] = {}  # role -> usage of the calls shipped to this driver
+        self.endpoint = endpoint_key(cfg.agent)
+        self.limits = dict.fromkeys(range(cfg.pipeline.rollout_workers), cfg.agent.concurrency)
+        self._sampled = 0.0
+
+    def start(self) -> str | None:
+        """Serve /metrics when metrics.enabled; raises MetricsError (one line) on a busy port."""
+        if not self.cfg.metrics.enabled:
+            return None
+        m = self.cfg.metrics
+        metrics = Metrics()
+        port = metrics.start(m.host, m.port)
+        self.metrics = metrics
+        metrics.prime(
+            self.cfg.env.name,
+            self._roles(),
+            {self.endpoint: sum(self.limits.values())},
+            self.cfg.memory.retrieve if self.cfg.memory.enabled else None,
+        )
+        metrics.set_memory(0, 0, 0)
+        self.url = f"http://{m.host}:{port}/metrics"
+        return self.url
+
+    def _roles(self) -> list[tuple[str, str]]:
+        roles = [(self.cfg.agent.model, "agent")]
+        mem = self.cfg.memory
+        if mem.enabled:
+            builder = (mem.builder or self.cfg.agent).model
+            roles += [(builder, "build"), (builder, "keywords")]
+            if mem.update == "adjustment":
+                roles.append((builder, "adjust"))
+        return roles
+
+    def stop(self, linger: bool = False) -> None:
+        """Stop serving; after a finished run, first linger MEMP_METRICS_LINGER_S seconds."""
+        if self.metrics is None:
+            return
+        seconds = float(os.environ.get(LINGER_ENV) or 0) if linger else 0.0
+        if seconds > 0:
+            time.sleep(seconds)
+        self.metrics.stop()
+        self.metrics = None
+
+    # ---- feeding ----
+
+    def calls(self, rows: Iterable[CallRow]) -> None:
+        for row in rows:
+            role, _model, prompt, completion, cost, _latency, error = row
+            if error is None:
+                used = Usage(
+                    calls=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost
+                )
+                self.usage[role] = self.usage.get(role, Usage()) + used
+            if self.metrics is not None:
+                self.metrics.observe_call(*row)
+
+    def episode(self, traj: Trajectory, result: EpisodeResult | None = None) -> None:
+        """A recorded trajectory; `result` when it came back from a live worker (not a failure)."""
+        if result is not None:
+            self.calls(result.calls)
+            self.limits[result.worker] = result.llm_limit
+        if self.metrics is None:
+            return
+        self.metrics.observe_trajectory(traj)
+        if result is not None and result.retrieved:
+            self.metrics.observe_retrieval(self.cfg.memory.retrieve, traj.retrieval_latency_s)
+        # The fleet's ceiling on concurrent agent calls: each worker process has its own limiter.
+        self.metrics.concurrency_limit.labels(endpoint=self.endpoint).set(sum(self.limits.values()))
+
+    def commit(self, result: CommitResult) -> None:
+        """A CommitResult: its shipped calls, the ops applied by its batch, memory size/version."""
+        self.calls(result.calls)
+        if self.metrics is None:
+            return
+        for kind, count in result.new_ops.items():
+            self.metrics.ops_applied(kind, count)
+        self.metrics.set_memory(result.size, result.discarded, result.version)
+
+    def memory_totals(self, size: int, discarded: int, version: int) -> None:
+        if self.metrics is not None:
+            self.metrics.set_memory(size, discarded, version)
+
+    def sample(self, rollout: int, in_flight: int, chains: Sequence[tuple[Any, Any]],
+               force: bool = False) -> None:  # fmt: skip
+        """Queue depths; chains: (validate ref, distill ref) of each trajectory not committed."""
+        now = time.monotonic()
+        if self.metrics is None or (not force and now - self._sampled < SAMPLE_S):
+            return
+        self._sampled = now
+        validate = distill = write = 0
+        if chains:
+            refs = [r for chain in chains for r in chain]
+            done = set(ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)[0])
+            for v, d in chains:
+                if d in done:
+                    write += 1  # distilled, waiting for (or inside) the writer's commit
+                elif v in done:
+                    distill += 1
+                else:
+                    validate += 1
+        m = self.metrics
+        for stage, depth in (("rollout", rollout), ("validate", validate), ("distill", distill),
+                             ("write", write)):  # fmt: skip
+            m.set_queue(stage, depth)
+        m.in_flight.set(in_flight)
+
+    def final_pull(self, actors: Sequence[Any]) -> None:
+        """Collect the calls still buffered in each actor; dead or slow ones are skipped."""
+        refs = [a.calls.remote() for a in actors if a is not None]
+        if not refs:
+            return
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=FINAL_PULL_S)
+        for ref in ready:
+            try:
+                self.calls(ray.get(ref))
+            except ray.exceptions.RayError:
+                continue
+
+    # ---- the end ----
+
+    def memory_usage(self) -> dict[str, Usage]:
+        """Usage of every role but the agent's (which the trajectories themselves carry)."""
+        return {role: u for role, u in sorted(self.usage.items()) if role != "agent"}
+
+
+def usage_table(by_role: dict[str, dict[str, int]], cost_by_role: dict[str, float]) -> Table:
+    table = Table(title="LLM usage by role")
+    for col in ("role", "prompt tokens", "completion tokens", "cost"):
+        table.add_column(col, justify="left" if col == "role" else "right")
+    for role, tokens in by_role.items():
+        table.add_row(
+            role,
+            f"{tokens.get('prompt', 0):,}",
+            f"{tokens.get('completion', 0):,}",
+            f"${cost_by_role.get(role, 0.0):.4f}",
+        )
+    return table
+
+
+def print_url(console: Console, url: str | None) -> None:
+    if url is not None:
+        console.print(f"metrics: {url}", highlight=False)
