@@ -18,6 +18,8 @@ from actors.writer import memory_writer_cls
 from pipeline.config import RunConfig
 from pipeline.runlog import RunDir
 
+SPREAD_CPUS = 0.001  # per rollout worker: a token share (they share the cores) so SPREAD applies
+
 
 @dataclass
 class Fleet:
@@ -50,8 +52,12 @@ class Fleet:
                 distiller_cls().remote(conf, writer_name) for _ in range(cfg.pipeline.distillers)
             ]
         worker_cls = rollout_worker_cls(cfg)
+        # Round-robin over the nodes. Ray ignores "SPREAD" (and soft node affinity) for an actor
+        # asking for no resources at all, and picks a random node: a token CPU share makes it count.
         workers = [
-            worker_cls.options(scheduling_strategy="SPREAD").remote(conf, i, writer_name)
+            worker_cls.options(scheduling_strategy="SPREAD", num_cpus=SPREAD_CPUS).remote(
+                conf, i, writer_name
+            )
             for i in range(cfg.pipeline.rollout_workers)
         ]
         pings = [w.ready.remote() for w in workers] + [d.ready.remote() for d in distillers]

@@ -27,9 +27,13 @@ def _code_root() -> str:
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
-    """ray.init once per process; returns the seconds it took (0 when already connected)."""
+    """ray.init once per process; returns the seconds it took (0 when already connected).
+
+    No address: the cluster named by RAY_ADDRESS (as under Ray Jobs) if set, else a local Ray.
+    """
     if ray.is_initialized():
         return 0.0
+    address = address or os.environ.get("RAY_ADDRESS") or None
     started = time.perf_counter()
     for key, value in _QUIET_ENV.items():
         os.environ.setdefault(key, value)
