@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from pipeline.llm import CallEvent
-from pipeline.metrics import Metrics, MetricsError
+from pipeline.metrics import CallRecorder, Metrics, MetricsError
 from pipeline.types import Step, Task, Trajectory, Usage
 
 
@@ -63,3 +67,62 @@ def test_port_in_use_is_a_clear_error() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(MetricsError, match=f"127.0.0.1:{port}.*metrics.port"):
             Metrics().start("127.0.0.1", port)
+
+
+def test_busy_port_fails_memp_run_with_one_line_before_any_task(tmp_path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    preset = str(root / "configs" / "household-sim.yaml")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cmd = [sys.executable, "-m", "pipeline.cli", "run", preset, "--set", f"metrics.port={port}",
+               "--run-dir", str(tmp_path / "run")]  # fmt: skip
+        done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in done.stderr
+    assert "ray start-up" not in done.stdout  # it failed before Ray, so before any task
+
+
+def test_prime_gives_every_series_a_zero_and_rows_feed_it() -> None:
+    metrics = Metrics()
+    metrics.prime("household", [("sim/household", "agent"), ("sim/household", "build")],
+                  {"sim": 64}, policy="query")  # fmt: skip
+    body = generate_latest(metrics.registry).decode()
+    agent = 'model="sim/household",role="agent"'
+    for kind in ("rate_limit", "timeout", "server", "bad_output", "auth"):
+        assert f'memp_llm_errors_total{{kind="{kind}",{agent}}} 0.0' in body
+    for kind in ("add", "adjust", "discard", "stat"):
+        assert f'memp_memory_ops_applied_total{{kind="{kind}"}} 0.0' in body
+    for stage in ("rollout", "validate", "distill", "write"):
+        assert f'memp_queue_depth{{stage="{stage}"}} 0.0' in body
+    assert body.count("memp_episodes_total{") == 6
+    assert 'memp_llm_calls_total{model="sim/household",role="build"} 0.0' in body
+    assert 'memp_retrieval_latency_seconds_count{policy="query"} 0.0' in body
+    assert 'memp_llm_concurrency_limit{endpoint="sim"} 64.0' in body
+
+    recorder = CallRecorder()
+    recorder(CallEvent(role="build", model="sim/household", latency_s=0.2, usage=AGENT_USAGE))
+    recorder(CallEvent(role="build", model="sim/household", latency_s=0.1, usage=Usage(),
+                       error="timeout"))  # fmt: skip
+    rows = recorder.rows()
+    assert recorder.rows() == []
+    for row in rows:
+        metrics.observe_call(*row)
+    body = generate_latest(metrics.registry).decode()
+    assert 'memp_llm_calls_total{model="sim/household",role="build"} 1.0' in body
+    assert 'memp_llm_tokens_total{kind="prompt",model="sim/household",role="build"} 100.0' in body
+    assert 'memp_llm_errors_total{kind="timeout",model="sim/household",role="build"} 1.0' in body
+
+
+def test_summary_counts_memory_roles_in_totals() -> None:
+    from pipeline.summary import summarize
+
+    traj = _traj(True, 2).model_copy(update={"usage": AGENT_USAGE})
+    memory = {"build": Usage(calls=2, prompt_tokens=50, completion_tokens=5, cost_usd=0.001)}
+    s = summarize([traj], role_usage=memory)
+    assert s.tokens_by_role == {"agent": {"prompt": 100, "completion": 7},
+                                "build": {"prompt": 50, "completion": 5}}  # fmt: skip
+    assert s.tokens == {"prompt": 150, "completion": 12}
+    assert s.cost_usd == pytest.approx(0.003) and s.cost_by_role["build"] == 0.001
