@@ -129,8 +129,8 @@ class Driver:
     def _sample(self, force: bool = False) -> None:
         """Queue depths for the exporter: rollout = episodes waiting for a worker's slot."""
         slots = self.cfg.pipeline.episodes_per_worker
-        waiting = len(self.requeue) + sum(max(0, n - slots) for n in self.load)
-        running = sum(min(n, slots) for n in self.load)
+        running = min(len(self.episodes), sum(min(n, slots) for n in self.load))
+        waiting = len(self.requeue) + len(self.episodes) - running
         chains = [c for m in self.memory.values() for c in m.chains]
         self.telemetry.sample(waiting, running, chains, force)
 
