@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 PRESET = ROOT / "configs" / "household-sim.yaml"
-TASKS = 40
+TASKS = 50  # ~20-25 s of run at 1 s scrapes: enough samples for every rate()[5m]
 
 
 def _prometheus_binary() -> str | None:
@@ -202,6 +202,7 @@ def test_real_prometheus_scrapes_a_run(prometheus: Prom, exporter_port: int, tmp
     try:
         _wait_for_final_scrape(prometheus, proc, run_dir / "summary.json")
         summary = json.loads((run_dir / "summary.json").read_text())
+        print("run wall_s", summary["wall_s"], "tokens by role", summary["tokens_by_role"])
         check_totals(prometheus, summary)
         check_dashboard_and_rules(prometheus)
     finally:
@@ -240,6 +241,8 @@ def check_totals(prom: Prom, summary: dict[str, Any]) -> None:
     assert prom.value('memp_llm_concurrency_limit{endpoint="sim"}') > 0
     stages = {s["metric"]["stage"] for s in prom.query("memp_queue_depth")}
     assert stages == {"rollout", "validate", "distill", "write"}
+    peaks = prom.query("max by (stage) (max_over_time(memp_queue_depth[5m]))")
+    print("queue depth peaks:", {s["metric"]["stage"]: s["value"][1] for s in peaks})  # -s shows
     errors = {s["metric"]["kind"] for s in prom.query('memp_llm_errors_total{role="agent"}')}
     assert {"rate_limit", "timeout", "server", "bad_output", "auth"} <= errors
 
