@@ -9,13 +9,12 @@ EpisodeResult, distillers on each DistillResult, which the writer forwards with 
 Driver side: `Telemetry` tallies the shipped calls by role (for summary.json) and, when
 metrics.enabled, serves them with episodes, retrieval latency, memory, queues and limits from
 metrics.host:metrics.port. The exporter starts before Ray and stops after the summary is written;
-MEMP_METRICS_LINGER_S (seconds, default 0) keeps it serving that much longer so a scraper with a
+metrics.linger_s (seconds, default 0) keeps it serving that much longer so a scraper with a
 short interval (tests, CI) sees the final totals.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -29,7 +28,6 @@ from pipeline.config import ModelConfig, RunConfig
 from pipeline.metrics import CallRecorder, CallRow, Metrics
 from pipeline.types import Trajectory, Usage
 
-LINGER_ENV = "MEMP_METRICS_LINGER_S"
 SAMPLE_S = 0.5  # how often the driver measures queue depths
 FINAL_PULL_S = 10.0  # how long the final calls() pull waits for actors
 
@@ -98,10 +96,10 @@ class Telemetry:
         return roles
 
     def stop(self, linger: bool = False) -> None:
-        """Stop serving; after a finished run, first linger MEMP_METRICS_LINGER_S seconds."""
+        """Stop serving; after a finished run, first linger metrics.linger_s seconds."""
         if self.metrics is None:
             return
-        seconds = float(os.environ.get(LINGER_ENV) or 0) if linger else 0.0
+        seconds = self.cfg.metrics.linger_s if linger else 0.0
         if seconds > 0:
             time.sleep(seconds)
         self.metrics.stop()

@@ -109,6 +109,8 @@ class MetricsConfig(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(9464, ge=0, le=65535)  # 0: pick a free port
+    # Keep serving this long after the summary is written, so a scraper sees the final totals.
+    linger_s: float = Field(0.0, ge=0.0, le=3600.0)
 
 
 class RunConfig(Section):

@@ -164,6 +164,7 @@ def _run_memp(run_dir: Path, exporter_port: int, linger_s: float) -> subprocess.
         "pipeline.rollout_workers=2", "pipeline.episodes_per_worker=4",
         "sim.latency.kind=fixed", "sim.latency.mean_s=0.1", "memory.enabled=true",
         "metrics.enabled=true", "metrics.host=127.0.0.1", f"metrics.port={exporter_port}",
+        f"metrics.linger_s={linger_s}",
     ]  # fmt: skip
     cmd = [sys.executable, "-m", "pipeline.cli", "run", str(PRESET), "--run-dir", str(run_dir),
            "--no-progress", *[a for kv in sets for a in ("--set", kv)]]  # fmt: skip
@@ -171,7 +172,6 @@ def _run_memp(run_dir: Path, exporter_port: int, linger_s: float) -> subprocess.
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "MEMP_METRICS_LINGER_S": str(linger_s),
     }
     return subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
