@@ -11,7 +11,7 @@ from pipeline import prompts
 from pipeline.config import AgentConfig, EnvConfig
 from pipeline.envs import EnvSuite
 from pipeline.llm import LLMClient, LLMError
-from pipeline.types import Step, Task, Trajectory, Usage, stable_id
+from pipeline.types import Step, Task, Trajectory, stable_id
 
 # Labels as models write them: "Action:", "**Action:**", "**Action**:", "action ："
 _LABEL = r"^\s*(?:\*\*)?\s*{}\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*"
@@ -144,10 +144,3 @@ async def _play(
             traj.success = success
             return
         messages.append({"role": "user", "content": prompts.OBSERVATION_PREFIX + observation})
-
-
-def total_usage(trajectories: list[Trajectory]) -> Usage:
-    out = Usage()
-    for traj in trajectories:
-        out = out + traj.usage
-    return out

@@ -61,11 +61,6 @@ def add_observer(observer: CallObserver) -> None:
     _observers.append(observer)
 
 
-def remove_observer(observer: CallObserver) -> None:
-    if observer in _observers:
-        _observers.remove(observer)
-
-
 def _emit(event: CallEvent) -> None:
     for observer in list(_observers):
         try:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -192,9 +192,6 @@ class RunDir:
         tmp = self.path / (SUMMARY + ".tmp")
         tmp.write_text(summary.model_dump_json(indent=2))
         tmp.replace(self.path / SUMMARY)
-
-    def manifest(self) -> dict[str, Any]:
-        return json.loads((self.path / MANIFEST).read_text())
 
     def close(self) -> None:
         self.trajectories.close()
