@@ -102,3 +102,38 @@ def test_memory_speaks_the_env_language(tmp_path) -> None:
     assert got.procedure_ids == [proc.id]
     assert second.success and second.n_steps == 1 and second.memory_ids == [proc.id]
     assert first.n_steps > 1  # without memory the seeded search needed more than one try
+
+
+def test_scores_reach_summary_console_and_prometheus() -> None:
+    from rich.console import Console
+
+    from pipeline.console import task_type_table
+    from pipeline.metrics import Metrics
+    from pipeline.summary import summarize
+
+    suite = get_suite(TOY)
+    agent, llm = toy_llm()
+    tasks = list(suite.tasks("train"))[:4]
+
+    async def play() -> list:
+        return [await run_episode(t, suite, llm, agent, TOY) for t in tasks]
+
+    trajs = anyio.run(play)
+    trajs.append(trajs[0].model_copy(update={"id": "no-scores", "scores": {}, "success": False}))
+    tries = [t.scores["tries"] for t in trajs[:4]]
+    summary = summarize(trajs, model="sim/toy")
+    assert summary.scores["tries"] == pytest.approx(sum(tries) / 4, abs=1e-4)  # 4 report it
+    assert set(summary.scores) == {"efficiency", "tries"}
+
+    console = Console(width=200, record=True)
+    console.print(task_type_table(trajs, "toy"))
+    text = console.export_text()
+    assert "efficiency" in text and "tries" in text and f"{sum(tries) / 4:.3f}" in text
+
+    metrics = Metrics()
+    for t in trajs:
+        metrics.observe_trajectory(t)
+    labels = {"env": "toy", "score": "tries"}
+    count = metrics.registry.get_sample_value("memp_episode_score_count", labels)
+    total = metrics.registry.get_sample_value("memp_episode_score_sum", labels)
+    assert (count, total) == (4.0, sum(tries))
