@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -22,6 +24,9 @@ def load_target(target: str, what: str) -> Any:
     if not is_target(target):
         raise PluginError(f"{what} {target!r}: expected 'package.module:Name'")
     module_name, _, attr_path = target.partition(":")
+    # As `python -m` would: a module in the working directory is importable from `memp` too.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as err:

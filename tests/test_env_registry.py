@@ -3,6 +3,7 @@ and the generic layers free of household words."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -162,3 +163,35 @@ def test_generic_layers_have_no_household_words(path: str) -> None:
         if HOUSEHOLD_WORDS.search(line)
     ]
     assert not found, "\n".join(found)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)  # fmt: skip
+
+
+def test_sim_policy_errors_stop_memp_run_before_ray(tmp_path: Path) -> None:
+    run_dir = tmp_path / "r"
+    for sets, message in [
+        (["env.name=tests.test_env_registry:NoSim"], "env 'nosim' has no sim policy"),
+        (["agent.model=sim/travel"], "no sim policy 'travel' is registered; env 'household'"),
+    ]:
+        args = [f"--set={s}" for s in sets]
+        proc = _cli("run", *args, "--run-dir", str(run_dir))
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert "ray start-up" not in proc.stdout and not run_dir.exists()
+
+
+def test_memp_envs_lists_splits_sizes_and_policies() -> None:
+    proc = _cli("envs", "--json", TOY, "tests.no_such:Suite")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    household = rows["household"]
+    assert household["splits"] == {
+        "train": 3553, "valid_seen": 140, "valid_unseen": 134, "endless": None
+    }  # fmt: skip
+    assert (household["sim_policy"], household["settings"]) == ("household", ["grammar"])
+    toy = rows[TOY]
+    assert toy["splits"] == {"train": 20, "test": 10} and toy["sim_policy"] == "toy"
+    assert "cannot import 'tests.no_such'" in rows["tests.no_such:Suite"]["error"]
