@@ -29,7 +29,7 @@ COLOURS = ("red", "blue", "green", "amber", "violet")
 SPLITS = {"train": 20, "test": 10}
 OPENED = "The lock clicks open."
 SHUT = "The dial turns back. The lock stays shut."
-# Each process that builds the suite appends "<pid>\n" here: the test checks every Ray role did.
+# Each process that builds the suite appends a line here: the test checks every Ray role did.
 MARKS_ENV = "MEMP_TOY_MARKS"
 
 
@@ -133,9 +133,10 @@ class ToySuite:
         self.settings = config.settings(ToySettings)
         self.language = ToyLanguage()
         marks = os.environ.get(MARKS_ENV)
-        if marks:
+        if marks:  # "<pid> <process title>": Ray titles an actor's process "ray::<Class>"
+            title = Path("/proc/self/cmdline").read_bytes().replace(b"\0", b" ").decode()
             with Path(marks).open("a") as fh:
-                fh.write(f"{os.getpid()}\n")
+                fh.write(f"{os.getpid()} {title.strip()}\n")
 
     def splits(self) -> list[str]:
         return list(SPLITS)
