@@ -25,8 +25,9 @@ class AlfworldSettings(BaseModel):
 
     data_dir: str | None = None  # default: $ALFWORLD_DATA
     grammar: Literal["2.1.2", "2.1.1"] = "2.1.2"
-    # Worker threads per process for engine calls (reset ~0.5-3 s, step ~10-50 ms of Python).
-    env_threads: int = Field(4, ge=1, le=256)
+    # Worker threads per process for engine calls. Calls take turns under one lock (TextWorld's
+    # parser is not thread-safe), so more than 2 only queues; processes scale with rollout_workers.
+    env_threads: int = Field(2, ge=1, le=64)
 
     @model_validator(mode="after")
     def _data_present(self) -> AlfworldSettings:

@@ -1,7 +1,9 @@
 """alfworld's own text engine: TextWorld's PDDL env under alfworld's demangler, one per episode.
 
 Each engine loads a private copy of the Fast Downward library (textworld does this to keep
-engines independent), so engines are pooled per process and reused across episodes.
+engines independent), so engines are pooled per process and reused across episodes. TextWorld's
+grammar parser and logic caches are module globals that break under concurrent loads (seen as
+IndexError/TypeError in a run), so engine calls in one process take turns under ENGINE_LOCK.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.envs.alfworld import logic
+
+ENGINE_LOCK = threading.Lock()
 
 
 class Engine:
@@ -31,14 +35,16 @@ class Engine:
         data["pddl_domain"], data["grammar"] = logic.convert(
             data["pddl_domain"], data["grammar"], grammar
         )
-        self._env.load(data)
-        self.state = self._env.reset()
+        with ENGINE_LOCK:
+            self._env.load(data)
+            self.state = self._env.reset()
         return str(self.state.feedback)
 
     def step(self, command: str) -> tuple[str, bool, bool]:
         """(feedback, won, valid): valid when the command was one of the admissible ones."""
         valid = command.strip() in self.state["admissible_commands"]
-        self.state, _, _ = self._env.step(command)
+        with ENGINE_LOCK:
+            self.state, _, _ = self._env.step(command)
         return str(self.state.feedback), bool(self.state["won"]), valid
 
     def admissible(self) -> list[str]:
@@ -56,7 +62,8 @@ class EnginePool:
         with self._lock:
             if self._free:
                 return self._free.pop()
-        return Engine()
+        with ENGINE_LOCK:
+            return Engine()
 
     def give(self, engine: Engine) -> None:
         with self._lock:

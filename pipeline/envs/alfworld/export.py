@@ -8,6 +8,7 @@ chosen so alfworld's demangler prints the household names ("cabinet 2", "sinkbas
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pipeline.envs.alfworld import logic
 from pipeline.envs.household import catalog
 from pipeline.envs.household.goals import Goal
 from pipeline.envs.household.scene import Scene, build_scene
-from pipeline.envs.household.tasks import goal_of
+from pipeline.envs.household.tasks import goal_of, split_tasks
 from pipeline.types import Task
 
 # The domain names three receptacle types in its actions; every other type name is ours.
@@ -155,3 +156,31 @@ def export_task(task: Task, root: Path, split: str, index: int, grammar: str = "
     game.write_text(json.dumps(game_data(scene, goal, grammar)))
     (trial / "traj_data.json").write_text(json.dumps(traj_data(task, goal), indent=1))
     return game
+
+
+def export_games(root: Path, per_type: int = 1, grammar: str = "2.1.2") -> list[Path]:
+    """`per_type` household tasks of each of the six types per split, written as ALFWorld games."""
+    written = []
+    for split in ("train", "valid_seen", "valid_unseen"):
+        counts: Counter[str] = Counter()
+        for index, task in enumerate(split_tasks(split)):
+            if counts[task.task_type] < per_type:
+                counts[task.task_type] += 1
+                written.append(export_task(task, root, split, index, grammar))
+            if len(counts) == len(catalog.TASK_TYPES) and min(counts.values()) >= per_type:
+                break
+    return written
+
+
+def main(argv: list[str]) -> None:
+    """`python -m pipeline.envs.alfworld.export DIR [PER_TYPE] [GRAMMAR]`: a small game set."""
+    if not argv:
+        raise SystemExit("usage: python -m pipeline.envs.alfworld.export DIR [PER_TYPE] [GRAMMAR]")
+    per_type = int(argv[1]) if len(argv) > 1 else 1
+    grammar = argv[2] if len(argv) > 2 else "2.1.2"
+    games = export_games(Path(argv[0]), per_type, grammar)
+    print(f"wrote {len(games)} games under {argv[0]}/json_2.1.1 (set ALFWORLD_DATA={argv[0]})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
