@@ -9,6 +9,7 @@ IndexError/TypeError in a run), so engine calls in one process take turns under 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,14 @@ class Engine:
 
     def __init__(self) -> None:
         import textworld
-        from alfworld.agents.environment.alfred_tw_env import AlfredDemangler
         from textworld.envs.pddl import PddlEnv
+
+        # Importing alfworld sets $ALFWORLD_DATA to its default when unset; keep ours as it was.
+        before = os.environ.get("ALFWORLD_DATA")
+        from alfworld.agents.environment.alfred_tw_env import AlfredDemangler
+
+        if before is None:
+            os.environ.pop("ALFWORLD_DATA", None)
 
         infos = textworld.EnvInfos(won=True, admissible_commands=True)
         self._env = AlfredDemangler(PddlEnv(infos))

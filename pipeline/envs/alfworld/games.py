@@ -14,10 +14,10 @@ from pipeline.types import Task
 ENV_NAME = "alfworld"
 SPLITS: tuple[str, ...] = ("train", "valid_seen", "valid_unseen")
 DATA_VAR = "ALFWORLD_DATA"
-DOWNLOAD_HINT = "pip install 'memp[alfworld]' && alfworld-download"
+DOWNLOAD_HINT = "run alfworld-download, from the memp alfworld extra"
 
 
-class MissingDataError(FileNotFoundError):
+class MissingDataError(ValueError):
     pass
 
 

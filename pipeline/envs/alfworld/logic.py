@@ -7,6 +7,7 @@ whichever 2.1.2 text is at hand (and back), instead of shipping a second copy of
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -65,9 +66,12 @@ def logic_paths(data_dir: Path | None) -> tuple[Path, Path]:
         here = (data_dir / "logic" / "alfred.pddl", data_dir / "logic" / "alfred.twl2")
         if all(p.is_file() for p in here):
             return here
-    from alfworld.info import ALFRED_PDDL_PATH, ALFRED_TWL2_PATH
-
-    paths = (Path(ALFRED_PDDL_PATH), Path(ALFRED_TWL2_PATH))
+    # Located, not imported: importing alfworld.info sets $ALFWORLD_DATA to its default directory.
+    spec = importlib.util.find_spec("alfworld")
+    if spec is None or spec.origin is None:
+        raise LogicFileError("the alfworld package is not installed (pip install 'memp[alfworld]')")
+    shipped = Path(spec.origin).parent / "data"
+    paths = (shipped / "alfred.pddl", shipped / "alfred.twl2")
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise LogicFileError(f"ALFWorld logic file missing: {missing[0]}")

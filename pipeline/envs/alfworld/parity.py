@@ -110,9 +110,10 @@ def compare_task(task: Task, root: Path, index: int, grammar: str, rng: random.R
             at: str | None = None  # the receptacle the agent stands at
             for cmd in seq:
                 h, a = house.step(cmd), alf.step(cmd)
+                why = _step_reason(cmd, at)
                 if h.valid and cmd.startswith("go to "):
                     at = cmd.removeprefix("go to ")
-                _compare(report, task.id, h.observation, a.observation, cmd, "feedback")
+                _compare(report, task.id, h.observation, a.observation, cmd, "feedback", why=why)
                 _compare(report, task.id, str(h.done), str(a.done), cmd, "won", count=False)
                 hs, as_ = set(house.admissible_commands()), set(alf.admissible_commands())
                 if hs != as_:
@@ -129,13 +130,35 @@ def compare_task(task: Task, root: Path, index: int, grammar: str, rng: random.R
     return report
 
 
-def _compare(report: Report, tid: str, h: str, a: str, cmd: str, what: str, count: bool = True):
+def _step_reason(cmd: str, at: str | None) -> str | None:
+    if at is not None and cmd == f"go to {at}":
+        return "go to the receptacle the agent is at: household arrives again, alfworld rejects it"
+    if at is None and cmd == "look":
+        return (
+            "look in the middle of the room: alfworld's rule lists receptacles at that spot (none)"
+        )
+    return None
+
+
+def _compare(
+    report: Report,
+    tid: str,
+    h: str,
+    a: str,
+    cmd: str,
+    what: str,
+    count: bool = True,
+    why: str | None = None,
+) -> None:
     if count:
         report.compared += 1
     if h == a:
         report.identical += count
         return
-    why = reason(h, a) if what == "feedback" else "win detection differs"
+    if what != "feedback":
+        why = "win detection differs"
+    elif why is None or reason(h, a) != "unexplained":
+        why = reason(h, a)
     report.differences.append(Difference(tid, cmd, what, h, a, why))
 
 
