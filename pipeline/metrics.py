@@ -18,6 +18,8 @@ LLM_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16,
 RETRIEVAL_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 EPISODE_STEP_BUCKETS = (1, 2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100)
 WINDOW = 100  # episodes in the sliding success-rate / mean-steps window
+# Env scores are mostly rates in [0, 1]; the tail covers counts (tries, steps, ...).
+EPISODE_SCORE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 2, 5, 10, 100)
 
 # Label values primed at 0 so every dashboard and rule expression has a series from the start.
 STATUSES = ("ok", "error", "timeout")
@@ -48,6 +50,11 @@ class Metrics:
         self.episode_steps = Histogram(
             "memp_episode_steps", "Steps per finished episode.", ["env"],
             buckets=EPISODE_STEP_BUCKETS, registry=r,
+        )  # fmt: skip
+        # `score` values are the env's score keys: a handful per env (e.g. constraint pass rates).
+        self.episode_score = Histogram(
+            "memp_episode_score", "Per-episode scores reported by the env.", ["env", "score"],
+            buckets=EPISODE_SCORE_BUCKETS, registry=r,
         )  # fmt: skip
         self.llm_calls = Counter("memp_llm_calls", "LLM calls.", ["model", "role"], registry=r)
         self.llm_tokens = Counter(
@@ -117,6 +124,8 @@ class Metrics:
         self.agent_steps.labels(env=env).inc(traj.n_steps)
         self.invalid_steps.labels(env=env).inc(sum(1 for s in traj.steps if not s.valid))
         self.episode_steps.labels(env=env).observe(traj.n_steps)
+        for key, value in traj.scores.items():
+            self.episode_score.labels(env=env, score=key).observe(value)
         self._window.append((traj.success, traj.n_steps))
         n = len(self._window)
         self.success_rate.set(sum(ok for ok, _ in self._window) / n)

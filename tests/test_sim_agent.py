@@ -12,6 +12,7 @@ import litellm
 
 from pipeline import prompts, sim
 from pipeline.config import SimConfig
+from pipeline.envs.household.language import agent_system
 from pipeline.sim.goal import parse_goal
 from pipeline.sim.memory_hints import hints_for
 
@@ -103,7 +104,7 @@ def first_turn(
     goal: str, memory: str | None = None, grammar: str = "2.1.2"
 ) -> list[dict[str, str]]:
     return [
-        {"role": "system", "content": prompts.agent_system(grammar)},
+        {"role": "system", "content": agent_system(grammar)},
         {"role": "user", "content": prompts.agent_first_message(opening(goal), None, memory)},
     ]
 
@@ -252,7 +253,7 @@ def test_example_scene_does_not_leak_into_belief():
         "You arrive at shelf 7. On the shelf 7, you see a mug 9."
     )
     msgs = [
-        {"role": "system", "content": prompts.agent_system("2.1.2")},
+        {"role": "system", "content": agent_system("2.1.2")},
         {
             "role": "user",
             "content": prompts.agent_first_message(
