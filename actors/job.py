@@ -12,7 +12,7 @@ from actors.fleet import Fleet
 from actors.session import start_ray
 from actors.telemetry import Telemetry, print_url, usage_table
 from pipeline.config import ConfigError, RunConfig
-from pipeline.metrics import MetricsError
+from pipeline.exporter import MetricsError
 from pipeline.runlog import RunDir
 from pipeline.summary import RunSummary
 
@@ -31,7 +31,7 @@ def run_job(
     """
     owns_ray = not ray.is_initialized() and address is None
     started = time.perf_counter()
-    telemetry = Telemetry(cfg)
+    telemetry = Telemetry(cfg, run=run_dir.path.resolve().name)
     try:
         print_url(console, telemetry.start())
     except MetricsError as err:
@@ -60,5 +60,5 @@ def run_job(
         )
         finished = True
     finally:
-        telemetry.stop(linger=finished)
+        telemetry.stop(console, finished=finished)
     return summary

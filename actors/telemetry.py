@@ -58,8 +58,9 @@ def endpoint_key(cfg: ModelConfig) -> str:
 class Telemetry:
     """The driver's view: usage by role always; the exporter only once start() has served it."""
 
-    def __init__(self, cfg: RunConfig) -> None:
+    def __init__(self, cfg: RunConfig, run: str | None = None) -> None:
         self.cfg = cfg
+        self.run = run or cfg.run.name  # the `run` label: the run directory's name
         self.metrics: Metrics | None = None
         self.url: str | None = None
         self.usage: dict[str, Usage] = {}  # role -> usage of the calls shipped to this driver
@@ -72,9 +73,14 @@ class Telemetry:
         if not self.cfg.metrics.enabled:
             return None
         m = self.cfg.metrics
-        metrics = Metrics()
+        metrics = Metrics({"run": self.run})
         port = metrics.start(m.host, m.port)
         self.metrics = metrics
+        env, agent = self.cfg.env, self.cfg.agent
+        metrics.run_info.labels(
+            env=env.name, split=env.split, model=agent.model, mode=self.cfg.pipeline.mode
+        ).set(1)
+        metrics.run_started.set(time.time())
         metrics.prime(
             self.cfg.env.name,
             self._roles(),
@@ -95,15 +101,36 @@ class Telemetry:
                 roles.append((builder, "adjust"))
         return roles
 
-    def stop(self, linger: bool = False) -> None:
-        """Stop serving; after a finished run, first linger metrics.linger_s seconds."""
+    def stop(self, console: Console, finished: bool = False) -> None:
+        """Stop serving. After a finished run: mark it finished, wait for a final scrape, linger."""
         if self.metrics is None:
             return
-        seconds = self.cfg.metrics.linger_s if linger else 0.0
-        if seconds > 0:
-            time.sleep(seconds)
+        if finished:
+            self.metrics.run_finished.set(1)
+            self._final_scrape(console)
+            if self.cfg.metrics.linger_s > 0:
+                console.print(
+                    f"metrics: serving {self.cfg.metrics.linger_s:g}s more (metrics.linger_s)",
+                    highlight=False,
+                )
+                time.sleep(self.cfg.metrics.linger_s)
         self.metrics.stop()
         self.metrics = None
+
+    def _final_scrape(self, console: Console) -> None:
+        """Short runs lost their tail: a scraper that came during the run gets one more look."""
+        exporter = self.metrics.exporter if self.metrics is not None else None
+        limit = self.cfg.metrics.final_scrape_s
+        if exporter is None or not exporter.scraped or limit <= 0:
+            return  # nobody is scraping this run: waiting would only delay the exit
+        interval = exporter.scrape_interval() or limit
+        timeout = min(limit, 2 * interval + 1)
+        console.print(f"metrics: waiting up to {timeout:.0f}s for a final scrape", highlight=False)
+        if not exporter.wait_for_scrape(time.monotonic(), timeout):
+            console.print(
+                "[yellow]metrics: no final scrape came; the final totals are in summary.json",
+                highlight=False,
+            )
 
     # ---- feeding ----
 
