@@ -36,7 +36,6 @@ def run_job(
         print_url(console, telemetry.start())
     except MetricsError as err:
         raise ConfigError(str(err)) from None
-    finished = False
     try:
         ray_s = start_ray(address)
         fleet = Fleet.start(cfg, run_dir)
@@ -48,6 +47,7 @@ def run_job(
         )
         try:
             summary = Driver(cfg, run_dir, fleet, console, show_progress, telemetry).run()
+            telemetry.finish()
         finally:
             fleet.close()
             if owns_ray:
@@ -58,7 +58,6 @@ def run_job(
             f"wall {time.perf_counter() - started:.1f}s (run {summary.wall_s:.1f}s)",
             highlight=False,
         )
-        finished = True
     finally:
-        telemetry.stop(console, finished=finished)
+        telemetry.stop(console)
     return summary

@@ -67,6 +67,7 @@ class Telemetry:
         self.endpoint = endpoint_key(cfg.agent)
         self.limits = dict.fromkeys(range(cfg.pipeline.rollout_workers), cfg.agent.concurrency)
         self._sampled = 0.0
+        self._finished_at: float | None = None
 
     def start(self) -> str | None:
         """Serve /metrics when metrics.enabled; raises MetricsError (one line) on a busy port."""
@@ -101,13 +102,18 @@ class Telemetry:
                 roles.append((builder, "adjust"))
         return roles
 
-    def stop(self, console: Console, finished: bool = False) -> None:
-        """Stop serving. After a finished run: mark it finished, wait for a final scrape, linger."""
+    def finish(self) -> None:
+        """The run ended in order (summary written): every final value is set from here on."""
+        self._finished_at = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.run_finished.set(1)
+
+    def stop(self, console: Console) -> None:
+        """Stop serving; after finish(), first wait for a final scrape and linger."""
         if self.metrics is None:
             return
-        if finished:
-            self.metrics.run_finished.set(1)
-            self._final_scrape(console)
+        if self._finished_at is not None:
+            self._final_scrape(console, self._finished_at)
             if self.cfg.metrics.linger_s > 0:
                 console.print(
                     f"metrics: serving {self.cfg.metrics.linger_s:g}s more (metrics.linger_s)",
@@ -117,7 +123,7 @@ class Telemetry:
         self.metrics.stop()
         self.metrics = None
 
-    def _final_scrape(self, console: Console) -> None:
+    def _final_scrape(self, console: Console, finished_at: float) -> None:
         """Short runs lost their tail: a scraper that came during the run gets one more look."""
         exporter = self.metrics.exporter if self.metrics is not None else None
         limit = self.cfg.metrics.final_scrape_s
@@ -126,7 +132,7 @@ class Telemetry:
         interval = exporter.scrape_interval() or limit
         timeout = min(limit, 2 * interval + 1)
         console.print(f"metrics: waiting up to {timeout:.0f}s for a final scrape", highlight=False)
-        if not exporter.wait_for_scrape(time.monotonic(), timeout):
+        if not exporter.wait_for_scrape(finished_at, timeout):
             console.print(
                 "[yellow]metrics: no final scrape came; the final totals are in summary.json",
                 highlight=False,

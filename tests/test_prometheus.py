@@ -56,20 +56,15 @@ def _has_data(prom: Prom, expr: str) -> bool:
 
 
 def _wait_for_final_scrape(prom: Prom, proc: subprocess.Popen, summary: Path) -> None:
-    """Until Prometheus holds a scrape taken after summary.json was written (final totals)."""
+    """Until Prometheus holds a scrape taken after the run finished (its final totals)."""
     deadline = time.monotonic() + 150
     while not summary.exists():
         assert proc.poll() is None, f"memp run ended early:\n{proc.communicate()[0][-3000:]}"
         assert time.monotonic() < deadline, "the run did not finish in time"
         time.sleep(0.2)
-    written = summary.stat().st_mtime
-    while True:
-        # On a bare selector timestamp() is the scrape's time (on any other expression: now).
-        stamps = prom.query("timestamp(memp_memory_version)")
-        if stamps and float(stamps[0]["value"][1]) > written + 0.1:
-            return
+    while not [s for s in prom.query("memp_run_finished == 1")]:
         assert proc.poll() is None, "the exporter went away before a final scrape"
-        assert time.monotonic() < deadline, "no scrape after the summary was written"
+        assert time.monotonic() < deadline, "no scrape after the run finished"
         time.sleep(0.2)
 
 
