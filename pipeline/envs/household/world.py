@@ -42,6 +42,11 @@ class _Static:
         for r in sorted(range(len(lay.names)), key=lambda i: sort_key(lay.names[i])):
             at.setdefault(lay.locs[r], []).append(r)
         self.at_loc = {loc: tuple(rs) for loc, rs in at.items()}
+        # The "go to" commands offered from each spot (all but the spot's own receptacles).
+        self.go_from = {
+            loc: [f"go to {n}" for i, n in enumerate(lay.names) if lay.locs[i] != loc]
+            for loc in (ROOM, *self.at_loc)
+        }
         names = list(scene.obj_names)
         kinds = list(scene.obj_kinds)
         self.lamp = len(names) if lay.lamp else -1  # the lamp is the last object id
@@ -270,10 +275,9 @@ class World:
         """Every command that would not answer "Nothing happens." in the current state."""
         s = self.s
         here = s.at_loc.get(self.loc, ())
-        cmds = ["look", "inventory"]
+        cmds = ["look", "inventory", *s.go_from[self.loc]]
         if s.grammar == "2.1.2":
             cmds.append("help")
-        cmds += [f"go to {n}" for i, n in enumerate(s.r_names) if s.r_locs[i] != self.loc]
         held = self.held
         if held != HELD:
             cmds.append(f"examine {s.o_names[held]}")
@@ -299,7 +303,7 @@ class World:
                 for verb, appliance in _VERB_APPLIANCE:
                     if s.r_kinds[r] == appliance and kind in catalog.VERB_ABLE[verb]:
                         cmds.append(f"{verb} {o_name} with {name}")
-        return sorted(set(cmds))
+        return sorted(cmds)  # no duplicates: each command names a distinct (verb, arguments)
 
 
 _VERB_APPLIANCE = tuple(catalog.VERB_APPLIANCE.items())
