@@ -268,7 +268,7 @@ def test_example_scene_does_not_leak_into_belief():
 async def _play_env(env, intro: str, cfg: SimConfig, seed: int, limit: int = 40):
     """Drive the sim against a real household env; (won, commands sent)."""
     msgs = [
-        {"role": "system", "content": prompts.agent_system("2.1.2")},
+        {"role": "system", "content": agent_system("2.1.2")},
         {"role": "user", "content": prompts.agent_first_message(intro, None, None)},
     ]
     sent: list[str] = []
