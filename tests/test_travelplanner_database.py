@@ -11,9 +11,9 @@ import pytest
 
 from pipeline.envs.travelplanner import synthetic
 from pipeline.envs.travelplanner.database import SCHEMA, DatabaseError
-from pipeline.envs.travelplanner.sources import csv_database
+from pipeline.envs.travelplanner.sources import csv_database, open_database
 from pipeline.envs.travelplanner.synthetic import fill_synthetic
-from tests.travelplanner_data import shared_db, write_tiny_csv_db
+from tests.travelplanner_data import CACHE, shared_db, write_tiny_csv_db
 
 TABLES = ("cities", "flights", "accommodations", "restaurants", "attractions", "distances")
 
@@ -117,6 +117,14 @@ def test_official_csv_layout_is_imported(tmp_path: Path):
     assert db.distance("Dune", "Alder", "taxi") is None  # no entry
     # imported once: a second open reuses the cached file
     assert csv_database(src, tmp_path / "cache").path == db.path
+
+
+def test_open_database_picks_the_source(tmp_path: Path):
+    src = write_tiny_csv_db(tmp_path / "database")
+    assert open_database(str(src), 0, str(tmp_path / "cache")).meta["source"] == "csv"
+    synthetic_db = open_database(None, 0, str(CACHE))
+    assert synthetic_db.meta == {"source": "synthetic", "seed": "0", "generator": "1"}
+    assert open_database(None, 0, str(CACHE)) is synthetic_db  # one per source per process
 
 
 def test_csv_layout_errors_name_the_missing_file(tmp_path: Path):
