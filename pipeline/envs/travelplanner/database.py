@@ -142,11 +142,6 @@ class Database:
     def flights(self, org: str, dest: str, date: str) -> list[Flight]:
         return list(self._flight_records(org.strip(), dest.strip(), date.strip()))
 
-    def has_flights(self, org: str, dest: str) -> bool:
-        sql = "SELECT 1 FROM flights WHERE origin_city_name = ? AND dest_city_name = ? LIMIT 1"
-        with self._lock:
-            return self._conn.execute(sql, (org, dest)).fetchone() is not None
-
     # per-city tables
     def accommodations(self, city: str) -> list[Accommodation]:
         return list(self._city_records(Accommodation, "accommodations", city.strip()))
