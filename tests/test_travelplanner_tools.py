@@ -142,3 +142,19 @@ def test_function_tools_and_tool_calls_give_the_same_commands(tools: Toolbox):
     assert (
         lang.tools() == function_tools() and TravelPlannerLanguage("sole-planning").tools() is None
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["", "[]", "FlightSearch[]", "FlightSearch[,,]", "FlightSearch[a, b, c, d]", "Planner[",
+     "NotebookWrite[]", "CitySearch[]", "GoogleDistanceMatrix[, , taxi]", "AttractionSearch[,]",
+     "FlightSearch[Alder, Cove, 2022-13-45]", "RestaurantSearch[Cove]]", "\u00e9t\u00e9[\u2603]",
+     "Finish[Day 1:]", "x" * 5000],
+)  # fmt: skip
+def test_malformed_commands_are_answered_never_raised(tools: Toolbox, command: str):
+    r = tools.run(command)
+    assert isinstance(r.observation, str)
+    if command == "FlightSearch[Alder, Cove, 2022-13-45]":  # the official check is the format only
+        assert r.valid and r.observation.startswith("There is no flight")
+    else:
+        assert not r.valid and r.planner_query is None
