@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import EnvConfig
 from pipeline.envs.travelplanner import TravelPlannerSettings, TravelPlannerSuite
 from pipeline.envs.travelplanner.env import SOLE_NO_TOOLS, TravelPlannerEnv
 from pipeline.envs.travelplanner.language import TravelPlannerLanguage
@@ -24,15 +25,10 @@ class StandInEvaluator:
         return {"delivered": 1.0, "final_pass": 1.0 if "Day 1:" in plan_text else 0.0}
 
 
-class Config:
-    """An env config carrying the `env.travelplanner` subsection (contract: config.settings)."""
-
-    def __init__(self, **travelplanner) -> None:
-        self.raw = {"cache_dir": str(CACHE), **travelplanner}
-
-    def settings(self, model, key):
-        assert key == "travelplanner"
-        return model.model_validate(self.raw)
+def Config(**travelplanner) -> EnvConfig:
+    """An env config with the `env.travelplanner` subsection."""
+    sub = {"cache_dir": str(CACHE), **travelplanner}
+    return EnvConfig.model_validate({"name": "travelplanner", "travelplanner": sub})
 
 
 def _suite(mode: str = "two-stage") -> tuple[TravelPlannerSuite, StandInEvaluator]:

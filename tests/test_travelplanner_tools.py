@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,16 +17,8 @@ from pipeline.envs.travelplanner.tools import (
     Toolbox,
     function_tools,
 )
+from pipeline.types import ToolCall
 from tests.travelplanner_data import write_tiny_csv_db
-
-
-@dataclass
-class ToolCall:
-    """A litellm tool call's shape (pipeline.types.ToolCall arrives with the env contract)."""
-
-    name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-    bad_arguments: str | None = None
 
 
 @pytest.fixture

@@ -21,9 +21,6 @@ from pipeline.types import Task
 Evaluator = Callable[[Query, str, Database], dict[str, float]]
 SOLE_NO_TOOLS = "Tools are not available in sole-planning mode: write the plan, starting 'Day 1:'."
 DELIVERED = "The plan has been delivered; the episode is over."
-# StepResult.scores arrives with the env contract (envcore); until that merge the scores stay on
-# the env (`last_scores`) only.
-_HAS_SCORES = "scores" in StepResult.model_fields
 
 
 def official_evaluator() -> Evaluator:
@@ -84,6 +81,5 @@ class TravelPlannerEnv:
         self.done = True
         success = scores.get("final_pass", 0.0) >= 1.0
         verdict = "passes every constraint" if success else "does not pass every constraint"
-        extra = {"scores": scores} if _HAS_SCORES else {}
         return StepResult(observation=f"Plan delivered; it {verdict}.", done=True,
-                          success=success, valid=True, **extra)  # fmt: skip
+                          success=success, valid=True, scores=scores)  # fmt: skip

@@ -1,20 +1,19 @@
 """How TravelPlanner talks to models: prompts per mode, ReAct and tool-call parsing, plan answers.
 
 A plan answer (text with 'Day 1:' and 'Current City:') becomes the canonical command
-`Finish[<plan>]`; tool actions stay `Tool[args]`. Follows the EnvLanguage members of the env
-contract (pipeline/envs/base.py) so it plugs in as each suite's `language`.
+`Finish[<plan>]`; tool actions stay `Tool[args]`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
-from pipeline import prompts as shared
+from pipeline.envs.base import Action, EnvLanguage
 from pipeline.envs.travelplanner import prompts
 from pipeline.envs.travelplanner.tools import TOOL_SIGNATURES, argument_order, function_tools
-from pipeline.types import Task, Trajectory
+from pipeline.types import Task, ToolCall, Trajectory
 
 FINISH = "Finish"
 _PLAN_START = re.compile(r"(?:\*\*)?\s*Day\s*1\s*(?:\*\*)?\s*:", re.I)
@@ -24,18 +23,6 @@ _ACTION = re.compile(_LABEL.format("action") + r"(.+?)\s*$", re.I | re.M)
 _THOUGHT = re.compile(_LABEL.format("(?:thought|think)") + r"(.*)$", re.I | re.M)
 _TOOL_CALL = re.compile(r"^(\w+)\s*\[(.*)\]$", re.S)
 _CONDENSED_ROWS = 3  # table rows kept per observation in trajectory memory
-
-
-class ToolCallLike(Protocol):
-    name: str
-    arguments: dict[str, Any]
-
-
-class Answer:
-    """What the language made of an answer (the contract's Action record has the same fields)."""
-
-    def __init__(self, thought: str, command: str | None) -> None:
-        self.thought, self.command = thought, command
 
 
 def plan_text(text: str) -> str | None:
@@ -52,15 +39,14 @@ def plan_text(text: str) -> str | None:
     return plan.strip().strip("`").strip() or None
 
 
-class TravelPlannerLanguage:
+class TravelPlannerLanguage(EnvLanguage):
     """EnvLanguage for TravelPlanner; `mode` picks the two-stage or sole-planning wording."""
 
-    observation_prefix = shared.OBSERVATION_PREFIX
     format_hint = prompts.FORMAT_HINT
     script_system = prompts.SCRIPT_SYSTEM
     adjust_system = prompts.ADJUST_SYSTEM
     keywords_system = prompts.KEYWORDS_SYSTEM
-    command_prefixes = tuple(TOOL_SIGNATURES)
+    command_prefixes: ClassVar[tuple[str, ...]] = tuple(TOOL_SIGNATURES)
 
     def __init__(
         self,
@@ -76,11 +62,6 @@ class TravelPlannerLanguage:
     def system_prompt(self, task: Task) -> str:
         return prompts.GATHER_SYSTEM if self.mode == "two-stage" else prompts.SOLE_SYSTEM
 
-    def first_message(
-        self, opening: str, task: Task, example: str | None, memory: str | None
-    ) -> str:
-        return shared.agent_first_message(opening, example, memory)
-
     def one_shot_example(self, task: Task) -> str | None:
         """A solved example plan (sole-planning; two-stage shows it in the Planner's brief)."""
         if self.mode != "sole-planning" or self._example is None:
@@ -91,31 +72,34 @@ class TravelPlannerLanguage:
         return function_tools() if self.mode == "two-stage" else None
 
     # parsing
-    def parse(self, text: str) -> Answer:
+    def parse(self, text: str) -> Action:
         thought_m = _THOUGHT.search(text)
         thought = thought_m.group(1).strip() if thought_m else ""
         actions = [a.strip().strip("`").strip() for a in _ACTION.findall(text)]
         tool = next((a for a in reversed(actions) if _tool_name(a) in TOOL_SIGNATURES), None)
         plan = plan_text(text)
         if plan is not None and (tool is None or _tool_name(tool) == "Planner"):
-            return Answer(thought, f"{FINISH}[{plan}]")
+            return Action(thought=thought, command=f"{FINISH}[{plan}]")
         if tool is not None:
-            return Answer(thought, tool.rstrip("."))
+            return Action(thought=thought, command=tool.rstrip("."))
         last = next((ln.strip() for ln in reversed(text.strip().splitlines()) if ln.strip()), "")
         if _tool_name(last) in TOOL_SIGNATURES:
-            return Answer(thought, last.rstrip("."))
+            return Action(thought=thought, command=last.rstrip("."))
         if actions and _TOOL_CALL.match(actions[-1]):
-            return Answer(thought, actions[-1])  # an unknown tool: the env answers Invalid Action
-        return Answer(thought, None)
+            return Action(
+                thought=thought, command=actions[-1]
+            )  # unknown tool: the env answers Invalid Action
+        return Action(thought=thought, command=None)
 
-    def parse_tool_call(self, call: ToolCallLike, text: str) -> Answer:
+    def parse_tool_call(self, call: ToolCall, text: str) -> Action:
+        """Arguments in the text form's order, whatever order the model sent them in."""
         thought = self.parse(text).thought if text else ""
-        if getattr(call, "bad_arguments", None) is not None or not call.name:
-            return Answer(thought, None)
+        if call.bad_arguments is not None or not call.name:
+            return Action(thought=thought, command=None)
         args = dict(call.arguments)
         ordered = [args.pop(k) for k in argument_order(call.name) if k in args]
         values = [str(v) for v in [*ordered, *args.values()]]
-        return Answer(thought or text.strip(), f"{call.name}[{', '.join(values)}]")
+        return Action(thought=thought or text.strip(), command=f"{call.name}[{', '.join(values)}]")
 
     # memory
     def condense(self, trajectory: Trajectory) -> list[tuple[str, str]]:
@@ -130,9 +114,6 @@ class TravelPlannerLanguage:
                 obs += f"\n... ({len(lines) - 1} rows)"
             out.append((s.action.strip(), obs))
         return out
-
-    def retrieval_key(self, task: Task) -> str:
-        return task.goal
 
     def memory_success(self, trajectory: Trajectory) -> bool:
         return self._success(trajectory) if self._success else trajectory.success

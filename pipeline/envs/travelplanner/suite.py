@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.config import EnvConfig
 from pipeline.envs.travelplanner.database import Database, default_cache_dir
 from pipeline.envs.travelplanner.env import Evaluator, TravelPlannerEnv
 from pipeline.envs.travelplanner.language import TravelPlannerLanguage
@@ -38,16 +39,6 @@ class TravelPlannerSettings(BaseModel):
     success_threshold: float = Field(0.8, ge=0.0, le=1.0)
 
 
-def settings_of(config: Any) -> TravelPlannerSettings:
-    """The subsection from an EnvConfig (`config.settings(...)` of the env contract)."""
-    if config is None:
-        return TravelPlannerSettings()
-    if hasattr(config, "settings"):
-        return config.settings(TravelPlannerSettings, NAME)
-    raw = (getattr(config, "model_extra", None) or {}).get(NAME)
-    return TravelPlannerSettings.model_validate(raw or {})
-
-
 class TravelPlannerSuite:
     """EnvSuite for TravelPlanner: synthetic or official queries over the sandbox database."""
 
@@ -55,9 +46,9 @@ class TravelPlannerSuite:
     settings_model = TravelPlannerSettings
     sim_policy = "travelplanner"
 
-    def __init__(self, config: Any = None, evaluator: Evaluator | None = None) -> None:
-        self.config = config
-        self.settings = settings_of(config)
+    def __init__(self, config: EnvConfig | None = None, evaluator: Evaluator | None = None) -> None:
+        self.config = config or EnvConfig(name=NAME)
+        self.settings = self.config.settings(TravelPlannerSettings, NAME)
         self._evaluator = evaluator
         self.language = TravelPlannerLanguage(
             self.settings.mode, example=self._example, success=self._memory_success
