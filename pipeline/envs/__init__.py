@@ -25,7 +25,10 @@ from pipeline.plugins import PluginError, group, is_target, load_target
 
 ENTRY_POINT_GROUP = "memp.envs"
 # Imported only when asked for: importing pipeline.envs must not import an env's dependencies.
-BUILTIN: dict[str, str] = {"household": "pipeline.envs.household:HouseholdSuite"}
+BUILTIN: dict[str, str] = {
+    "household": "pipeline.envs.household:HouseholdSuite",
+    "travelplanner": "pipeline.envs.travelplanner:TravelPlannerSuite",
+}
 _REGISTRY: dict[str, str | type] = {}
 _LOADED: dict[str, type] = {}
 
