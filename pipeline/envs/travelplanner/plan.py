@@ -165,6 +165,12 @@ def _from_literal(text: str) -> list[PlanDay] | None:
     return None
 
 
+def _value(raw: str) -> str:
+    """A text-form field value; a ']' closing a Finish[...] wrapper is not part of it."""
+    value = raw.strip()
+    return value[:-1].rstrip() if value.endswith("]") and "[" not in value else value
+
+
 def _from_day_text(text: str) -> list[PlanDay] | None:
     days: list[dict[str, Any]] = []
     last: str | None = None
@@ -180,14 +186,14 @@ def _from_day_text(text: str) -> list[PlanDay] | None:
             field = _FIELD_LINE.match(rest) if rest else None
             if field and _fold_key(field.group(1)) in FIELDS:
                 last = _fold_key(field.group(1))
-                days[-1][last] = field.group(2).strip()
+                days[-1][last] = _value(field.group(2))
             continue
         if not days:
             continue
         field = _FIELD_LINE.match(line)
         name = _fold_key(field.group(1)) if field else None
         if field and name in FIELDS:
-            days[-1][name] = field.group(2).strip()
+            days[-1][name] = _value(field.group(2))
             last = name
         elif last == "attraction" and days[-1].get(last) is not None:
             # Attractions listed one per line under "Attraction:".
