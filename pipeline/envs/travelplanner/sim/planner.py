@@ -107,8 +107,8 @@ def transport(
     options = _options(req, cat, legs, dates, ignore_rule)
     if not options:
         return ["-"] * len(legs)
-    if careless:
-        return options[0][0]
+    if careless or (req.no_flight and ignore_rule and options[0][1] < math.inf):
+        return options[0][0]  # the first way that comes up: flights where there are any
     return min(options, key=lambda o: o[1])[0]
 
 
@@ -167,7 +167,9 @@ def pick_meals(
 ) -> list[dict[str, str]]:
     slots = _meal_slots(req, route)
     used: set[tuple[str, str]] = set()
-    pending = list(req.cuisines) if want_cuisines else []
+    pending = list(req.cuisines) if want_cuisines else list(req.cuisines[:-1])
+    # The careless reader drops the last cuisine named and keeps to what it remembers.
+    forgotten = req.cuisines[-1] if req.cuisines and not want_cuisines else None
     days: list[dict[str, str]] = []
     for day in slots:
         chosen: dict[str, str] = {}
@@ -176,6 +178,8 @@ def pick_meals(
                 chosen[meal] = "-"
                 continue
             free = [f for f in cat.foods.get(city, []) if (f.name, f.city) not in used]
+            if forgotten:
+                free = [f for f in free if forgotten not in f.cuisines] or free
             if not free:
                 chosen[meal] = "-"
                 continue
