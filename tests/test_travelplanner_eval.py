@@ -296,3 +296,25 @@ def test_parser_joins_attractions_listed_per_line() -> None:
 )
 def test_parser_returns_none_on_garbage(garbage: str) -> None:
     assert parse_plan(garbage) is None
+
+
+def test_solver_plans_pass_every_constraint_on_the_synthetic_database(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # tpdata's feasibility solver and this evaluator are written apart: they must agree.
+    from pipeline.envs.travelplanner.queries import split_queries
+    from pipeline.envs.travelplanner.solver import cheapest_plan
+    from pipeline.envs.travelplanner.sources import synthetic_database
+
+    cache = tmp_path_factory.mktemp("tp-eval-cache")
+    db = synthetic_database(0, cache)
+    queries = split_queries(db, "train", 0, cache)
+    runs = []
+    for q in queries:
+        sol = cheapest_plan(q, db)
+        assert sol is not None
+        runs.append(evaluate_plan(q, sol.text, db))
+        over = q.model_copy(update={"budget": int(sol.cost) - 1})
+        assert evaluate_plan(over, sol.text, db)["hc_budget"] == 0.0  # the cost agrees too
+    agg = aggregate(runs)
+    assert agg["final_pass_rate"] == 1.0 and agg["hard_micro"] == 1.0
