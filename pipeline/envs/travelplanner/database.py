@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -115,6 +116,7 @@ class Database:
         for city, state in rows:
             self._by_state.setdefault(state, []).append(city)
         self.meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        self._lock = threading.Lock()  # one connection shared by a process's episode threads
 
     def close(self) -> None:
         self._conn.close()
@@ -139,10 +141,6 @@ class Database:
 
     def flights(self, org: str, dest: str, date: str) -> list[Flight]:
         return list(self._flight_records(org.strip(), dest.strip(), date.strip()))
-
-    def has_flights(self, org: str, dest: str) -> bool:
-        sql = "SELECT 1 FROM flights WHERE origin_city_name = ? AND dest_city_name = ? LIMIT 1"
-        return self._conn.execute(sql, (org, dest)).fetchone() is not None
 
     # per-city tables
     def accommodations(self, city: str) -> list[Accommodation]:
@@ -189,7 +187,9 @@ class Database:
     def _select(self, table: str, where: str, *args: object) -> list[dict]:
         cols = TABLE_COLUMNS[table]
         sql = f"SELECT {', '.join(cols)} FROM {table} WHERE {where}"
-        return [dict(zip(cols, r, strict=True)) for r in self._conn.execute(sql, args)]
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [dict(zip(cols, r, strict=True)) for r in rows]
 
     # Records are frozen, so cached tuples are shared safely; callers get fresh lists.
     @lru_cache(maxsize=4096)  # noqa: B019 - the database lives as long as the process

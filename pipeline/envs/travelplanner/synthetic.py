@@ -131,7 +131,7 @@ _STREETS = ("Main St", "Oak Ave", "Park Blvd", "River Rd", "Elm St", "Lake Dr", 
 
 def fill_synthetic(conn: sqlite3.Connection, seed: int) -> None:
     """Generate every table into an empty database (schema already created)."""
-    rng = random.Random(f"travelplanner-synthetic-{GENERATOR_VERSION}-{seed}")
+    rng = _rng(seed)
     cities = _cities(rng)
     insert_rows(conn, "cities", [(c, s, i) for i, (c, s, _, _) in enumerate(cities)])
     coords = {c: (lat, lon) for c, _, lat, lon in cities}
@@ -147,6 +147,10 @@ def fill_synthetic(conn: sqlite3.Connection, seed: int) -> None:
     insert_rows(conn, "attractions", sights)
     meta = {"source": "synthetic", "seed": str(seed), "generator": str(GENERATOR_VERSION)}
     conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+
+
+def _rng(seed: int) -> random.Random:
+    return random.Random(f"travelplanner-synthetic-{GENERATOR_VERSION}-{seed}")
 
 
 def _cities(rng: random.Random) -> list[tuple[str, str, float, float]]:

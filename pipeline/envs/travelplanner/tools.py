@@ -178,7 +178,8 @@ class Toolbox:
         return result if known else ToolResult(observation=result.observation, valid=False)
 
     def _city_table(self, tool: str, args: str, columns: tuple[str, ...], empty: str) -> ToolResult:
-        city = split_args(args)[0] if len(split_args(args)) == 1 else ""
+        parts = split_args(args)
+        city = parts[0] if len(parts) == 1 else ""
         if not city:
             return ToolResult(observation=_ILLEGAL[tool], valid=False)
         bad = self._bad_city(city)
