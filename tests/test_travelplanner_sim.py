@@ -270,3 +270,16 @@ def test_memory_check_reading_ignores_tables_and_task_headers() -> None:
 def test_knobs_reject_unknown_keys() -> None:
     with pytest.raises(ValueError):
         TravelPlannerSimKnobs.model_validate({"budget_overun": 0.1})
+
+
+def test_catalog_reads_tables_behind_an_observation_prefix() -> None:
+    from pipeline.envs.travelplanner.sim.catalog import read_catalog
+    from pipeline.envs.travelplanner.table import render_table
+    from pipeline.envs.travelplanner.tools import FLIGHT_COLUMNS
+
+    rows = [("F0012345", 120, "08:05", "10:15", "2 hours 10 minutes", "2022-03-08", "Ashford",
+             "Millbrook Falls", 310.0)]  # fmt: skip
+    table = render_table(FLIGHT_COLUMNS, rows)
+    for text in (table, shared.OBSERVATION_PREFIX + table):
+        fares = read_catalog([text]).fares_on("Ashford", "Millbrook Falls", "2022-03-08")
+        assert [(f.number, f.price, f.dep) for f in fares] == [("F0012345", 120, "08:05")]

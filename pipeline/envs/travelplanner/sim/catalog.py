@@ -108,7 +108,12 @@ def _table_chunks(text: str) -> list[tuple[str, str]]:
         j = i + 1
         while j < len(lines) and lines[j].strip() and not lines[j].lstrip().startswith("["):
             j += 1
-        out.append((kind, "\n".join(lines[i:j])))
+        header = lines[i]
+        if j > i + 1:
+            # Rows are as wide as the header; anything longer is a prefix ("Observation: ").
+            extra = len(header) - max(len(ln) for ln in lines[i + 1 : j])
+            header = header[extra:] if extra > 0 else header
+        out.append((kind, "\n".join([header, *lines[i + 1 : j]])))
         i = j
     return out
 

@@ -16,25 +16,12 @@ def _cities(req: Request, cat: Catalog, rng: random.Random) -> list[str]:
     return rng.sample(listed, min(len(listed), max(1, req.cities)))
 
 
-def _leg_searches(
-    req: Request, cat: Catalog, a: str, b: str, day: str, ignore_rule: bool
+def _drive_searches(
+    cat: Catalog, a: str, b: str, mode: str, also_taxi: bool
 ) -> list[tuple[str, str]]:
-    """(action, notebook note) searches for one leg; fallbacks once a search came back empty."""
-    drive_first = req.no_flight and not ignore_rule
-    if req.no_drive and ignore_rule:
-        drive_first = True
-    if drive_first:
-        mode = "taxi" if req.no_drive and not ignore_rule else "self-driving"
-        out = [(f"GoogleDistanceMatrix[{a}, {b}, {mode}]", f"{mode.capitalize()} from {a} to {b}")]
-        if mode == "self-driving" and cat.drive(a, b, mode) is None:
-            out.append((f"GoogleDistanceMatrix[{a}, {b}, taxi]", f"Taxi from {a} to {b}"))
-        return out
-    out = [(f"FlightSearch[{a}, {b}, {day}]", f"Flights from {a} to {b} on {day}")]
-    if not cat.fares_on(a, b, day):
-        if not req.no_drive or ignore_rule:
-            out.append(
-                (f"GoogleDistanceMatrix[{a}, {b}, self-driving]", f"Self-driving from {a} to {b}")
-            )
+    """A drive for one leg; a taxi too when the drive failed or flights elsewhere rule it out."""
+    out = [(f"GoogleDistanceMatrix[{a}, {b}, {mode}]", f"{mode.capitalize()} from {a} to {b}")]
+    if mode == "self-driving" and (also_taxi or cat.drive(a, b, mode) is None):
         out.append((f"GoogleDistanceMatrix[{a}, {b}, taxi]", f"Taxi from {a} to {b}"))
     return out
 
@@ -42,7 +29,11 @@ def _leg_searches(
 def wanted_actions(
     req: Request, cat: Catalog, done: list[str], rng: random.Random, ignore_rule: bool, skip: float
 ) -> list[str]:
-    """The tool calls it means to make, in order, as far as what it has seen lets it plan."""
+    """The tool calls it means to make, in order, as far as what it has seen lets it plan.
+
+    Flights first unless the request rules them out; a leg without a flight gets a drive and a
+    taxi searched (a taxi mixes with flights elsewhere, self-driving does not).
+    """
     actions: list[str] = []
 
     def search(action: str, note: str) -> bool:
@@ -60,12 +51,24 @@ def wanted_actions(
     stops = [req.org, *cities, req.org]
     dates = req.dates or [""] * req.days
     leg_days = [min(2 * i, req.days - 1) for i in range(len(stops) - 2)] + [req.days - 1]
+    drive_mode = "taxi" if req.no_drive and not ignore_rule else "self-driving"
+    driving = (req.no_flight and not ignore_rule) or (req.no_drive and ignore_rule)
     for (a, b), d in zip(pairwise(stops), leg_days, strict=True):
-        for action, note in _leg_searches(
-            req, cat, a, b, dates[min(d, len(dates) - 1)], ignore_rule
-        ):
+        day = dates[min(d, len(dates) - 1)]
+        if not driving:
+            flight = f"FlightSearch[{a}, {b}, {day}]"
+            if not search(flight, f"Flights from {a} to {b} on {day}"):
+                return actions
+            if cat.fares_on(a, b, day):
+                continue
+            if actions[-1].startswith("NotebookWrite"):
+                actions.pop()  # nothing worth noting
+        for action, note in _drive_searches(cat, a, b, drive_mode, also_taxi=not driving):
             if not search(action, note):
                 return actions
+            mode = "taxi" if action.endswith("taxi]") else "self-driving"
+            if cat.drive(a, b, mode) is None and actions[-1].startswith("NotebookWrite"):
+                actions.pop()  # "no valid information" is not worth a note
     for city in cities:
         for tool, what in (
             ("AccommodationSearch", "Accommodations"),
