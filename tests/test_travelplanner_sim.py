@@ -267,7 +267,8 @@ def test_memory_check_reading_ignores_tables_and_task_headers() -> None:
     assert stated_checks(f"{header}\nTrajectory:\n> AccommodationSearch[X]\n{table}") == frozenset()
 
 
-def test_knobs_reject_unknown_keys() -> None:
+def test_knobs_reject_unknown_keys_and_are_found_on_the_policy() -> None:
+    assert respond.settings_model is TravelPlannerSimKnobs  # type: ignore[attr-defined]
     with pytest.raises(ValueError):
         TravelPlannerSimKnobs.model_validate({"budget_overun": 0.1})
 

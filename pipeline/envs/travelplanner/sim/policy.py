@@ -11,7 +11,12 @@ from pipeline.envs.travelplanner.sim import writer
 from pipeline.envs.travelplanner.sim.catalog import read_catalog
 from pipeline.envs.travelplanner.sim.checks import stated_checks
 from pipeline.envs.travelplanner.sim.gather import next_action, thought_for, wanted_actions
-from pipeline.envs.travelplanner.sim.knobs import MISTAKE_CHECK, knobs_from, memory_trust
+from pipeline.envs.travelplanner.sim.knobs import (
+    MISTAKE_CHECK,
+    TravelPlannerSimKnobs,
+    knobs_from,
+    memory_trust,
+)
 from pipeline.envs.travelplanner.sim.planner import plan_answer, write_plan
 from pipeline.envs.travelplanner.sim.request import read_request
 
@@ -135,3 +140,7 @@ def respond(sim_config: Any, seed: int, messages: list[dict[str, Any]], tools: A
     if role == "adjust":
         return writer.adjust_script(user)
     return writer.keywords(user)
+
+
+# envcore's pipeline.sim.settings_model() reads this to validate the `sim.travelplanner` section.
+respond.settings_model = TravelPlannerSimKnobs  # type: ignore[attr-defined]
