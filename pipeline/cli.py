@@ -75,10 +75,12 @@ def run(
         return
     finally:
         rd.close()
+    from pipeline.envs import get_suite
+
     trajectories = rd.recorded_trajectories()
-    console.print(
-        task_type_table(trajectories, f"{cfg.env.name} / {cfg.env.split} / {cfg.agent.model}")
-    )
+    headline = get_suite(cfg.env).language.headline_scores
+    title = f"{cfg.env.name} / {cfg.env.split} / {cfg.agent.model}"
+    console.print(task_type_table(trajectories, title, headline))
     if len(summary.groups) > 1:
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:
