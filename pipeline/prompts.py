@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pipeline.types import Granularity, Procedure
+
 AGENT_SYSTEM = """Interact with a household to solve a task. Each turn, think briefly and then give exactly one command.
 Answer in this format and nothing else:
 Think: <your reasoning>
@@ -82,3 +84,14 @@ def render_procedure(index: int, task_text: str, script: str | None, trajectory:
     if trajectory:
         parts.append("Trajectory:\n" + "\n".join(trajectory))
     return "\n".join(parts)
+
+
+def render_memory(procedures: list[Procedure], granularity: Granularity | None = None) -> str | None:
+    """The memory slot: each procedure's script and/or steps, per its (or a forced) granularity."""
+    blocks = []
+    for index, proc in enumerate(procedures, start=1):
+        kind = granularity or proc.granularity
+        script = proc.script if kind in ("script", "proceduralization") else None
+        steps = proc.trajectory if kind in ("trajectory", "proceduralization") else []
+        blocks.append(render_procedure(index, proc.task_text, script, steps))
+    return "\n\n".join(blocks) or None
