@@ -86,7 +86,9 @@ def render_procedure(index: int, task_text: str, script: str | None, trajectory:
     return "\n".join(parts)
 
 
-def render_memory(procedures: list[Procedure], granularity: Granularity | None = None) -> str | None:
+def render_memory(
+    procedures: list[Procedure], granularity: Granularity | None = None
+) -> str | None:
     """The memory slot: each procedure's script and/or steps, per its (or a forced) granularity."""
     blocks = []
     for index, proc in enumerate(procedures, start=1):
