@@ -45,10 +45,24 @@ class ErrorLine(BaseModel):
     first: str  # trajectory id of its first episode
 
 
+MAX_POINTS = 50  # a learning curve of more groups merges neighbours into this many points
+MIN_BIN = 10  # episodes per point when a run has no groups (async mode): order of finishing
+
+
+class CurveBin(BaseModel):
+    """One learning-curve point: a sync group, a run of neighbouring groups, or episodes."""
+
+    label: str
+    first: int  # group number, or episode position (0-based) when the run has no groups
+    last: int
+    figures: Figures
+
+
 class RunFigures(BaseModel):
     total: Figures
     by_type: dict[str, Figures]
-    by_group: dict[int, Figures]
+    curve: list[CurveBin]
+    curve_of: str  # "group" | "episodes"
     status: dict[str, int]
     errors: list[ErrorLine] = Field(default_factory=list)
 
@@ -68,7 +82,27 @@ def run_figures(rows: list[EpisodeRow], groups: list[int | None]) -> RunFigures:
     return RunFigures(
         total=figures(rows),
         by_type={k: figures(v) for k, v in sorted(by_type.items())},
-        by_group={k: figures(v) for k, v in sorted(by_group.items())},
+        curve=_curve(rows, by_group),
+        curve_of="group" if by_group else "episodes",
         status=dict(sorted(Counter(r.status for r in rows).items())),
         errors=sorted(errors.values(), key=lambda e: -e.count),
     )
+
+
+def _curve(rows: list[EpisodeRow], by_group: dict[int, list[EpisodeRow]]) -> list[CurveBin]:
+    if not by_group:
+        size = max(MIN_BIN, -(-len(rows) // MAX_POINTS))
+        return [
+            CurveBin(label=f"{i + 1}-{min(i + size, len(rows))}", first=i,
+                     last=min(i + size, len(rows)) - 1, figures=figures(rows[i : i + size]))
+            for i in range(0, len(rows), size)
+        ]  # fmt: skip
+    keys = sorted(by_group)
+    per = -(-len(keys) // MAX_POINTS)
+    out = []
+    for i in range(0, len(keys), per):
+        chunk = keys[i : i + per]
+        label = str(chunk[0]) if len(chunk) == 1 else f"{chunk[0]}-{chunk[-1]}"
+        members = [r for k in chunk for r in by_group[k]]
+        out.append(CurveBin(label=label, first=chunk[0], last=chunk[-1], figures=figures(members)))
+    return out

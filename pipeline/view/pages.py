@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,12 @@ from starlette.templating import Jinja2Templates
 from pipeline.view.catalog import Catalog
 from pipeline.view.diff import config_diff, unified
 from pipeline.view.episodes import EpisodeFilter
-from pipeline.view.figures import run_figures
 from pipeline.view.lives import utility
 from pipeline.view.run import RunView
 from pipeline.view.svg import Point, line_chart
 
 PAGE_SIZE = 50
+FREEZE_AFTER = 1000  # new index rows
 SIM_NOTE = (
     "model 'sim/*' is a scripted offline stand-in for an LLM; its numbers measure the memory "
     "machinery, not any real model"
@@ -70,7 +71,12 @@ class Pages:
         run = self.catalog.runs.get(request.path_params["key"])
         if run is None:
             raise HTTPException(404, f"no run {request.path_params['key']!r}")
+        before = len(run.episodes)
         run.refresh()
+        if len(run.episodes) - before > FREEZE_AFTER:
+            # Index rows live as long as the server; keeping them out of the cyclic collector's
+            # full passes keeps a 100k-episode run's pages from stalling on gc.
+            gc.freeze()
         return run
 
     @staticmethod
@@ -95,7 +101,7 @@ class Pages:
                 (
                     run,
                     self._meta(run),
-                    run_figures(run.episodes.rows, [None] * len(run.episodes.rows)),
+                    run.figures(),
                 )
             )
         diff = config_diff({r.key: _tree(r) for r in runs}) if len(runs) > 1 else None
@@ -114,7 +120,7 @@ class Pages:
                 (
                     run,
                     self._meta(run),
-                    run_figures(run.episodes.rows, [None] * len(run.episodes.rows)),
+                    run.figures(),
                 )
             )
         table = grid.table_file()
@@ -125,21 +131,22 @@ class Pages:
 
     async def run(self, request: Request) -> Response:
         run = self._run(request)
-        rows = run.episodes.rows
-        groups = [run.group_of(r) for r in rows]
-        figs = run_figures(rows, groups)
+        figs = run.figures()
         sizes = {c.record.group: c.record.size for c in run.commits.rows
                  if c.record is not None and c.record.group is not None}  # fmt: skip
-        curve = [Point(x=g, y=f.success.value, low=f.success.low, high=f.success.high,
-                       label=str(g)) for g, f in figs.by_group.items()]  # fmt: skip
-        steps = [Point(x=g, y=f.steps.value, low=f.steps.low, high=f.steps.high, label=str(g))
-                 for g, f in figs.by_group.items()]  # fmt: skip
+        curve = [Point(x=i, y=b.figures.success.value, low=b.figures.success.low,
+                       high=b.figures.success.high, label=b.label)
+                 for i, b in enumerate(figs.curve)]  # fmt: skip
+        steps = [Point(x=i, y=b.figures.steps.value, low=b.figures.steps.low,
+                       high=b.figures.steps.high, label=b.label)
+                 for i, b in enumerate(figs.curve)]  # fmt: skip
+        per = "group" if figs.curve_of == "group" else "block of episodes (finish order)"
         summary = run.summary
         others = [r for r in self.catalog.runs.values() if r is not run and r.config]
         return self._render(
             request, "run.html", run=run, meta=self._meta(run), figs=figs, sizes=sizes,
-            curve=line_chart(curve, "success rate per group (95% Wilson)", 1.0, percent=True),
-            steps_chart=line_chart(steps, "mean steps per group (95% t)"),
+            curve=line_chart(curve, f"success rate per {per} (95% Wilson)", 1.0, percent=True),
+            steps_chart=line_chart(steps, f"mean steps per {per} (95% t)"),
             summary=summary if isinstance(summary, tuple) else None,
             summary_error=summary if isinstance(summary, Exception) else None,
             config_error=run.config if isinstance(run.config, Exception) else None,
@@ -160,16 +167,15 @@ class Pages:
         run = self._run(request)
         flt = EpisodeFilter.model_validate(dict(request.query_params))
         rows = run.episodes.rows
-        hits = [(r, g) for r in rows if flt.matches(r, g := run.group_of(r))]
+        hits = [(r, g) for r, g in zip(rows, run.groups(), strict=True) if flt.matches(r, g)]
         pages = max(1, -(-len(hits) // PAGE_SIZE))
         page = min(max(1, _int(request.query_params.get("page"), 1)), pages)
         shown = hits[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        groups = sorted({g for r in rows if (g := run.group_of(r)) is not None})
+        facets = run.facets()
         return self._render(
             request, "episodes.html", run=run, flt=flt, shown=shown, total=len(hits),
-            all=len(rows), page=page, pages=pages, groups=groups,
-            types=sorted({r.task_type for r in rows if r.task_type}),
-            statuses=sorted({r.status for r in rows}), live=not run.finished,
+            all=len(rows), page=page, pages=pages, groups=facets.groups, types=facets.types,
+            statuses=facets.statuses, live=not run.finished,
         )  # fmt: skip
 
     async def episode(self, request: Request) -> Response:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel
@@ -24,11 +25,13 @@ from pipeline.runlog import (
 from pipeline.summary import RunSummary
 from pipeline.types import MemoryOp, Procedure, Trajectory
 from pipeline.view.episodes import EpisodeRow, episode_row
+from pipeline.view.figures import RunFigures, run_figures
 from pipeline.view.index import JsonlIndex
 from pipeline.view.lives import MemoryReplay
 from pipeline.view.records import RecordError, parse_tolerant
 
 RUN_MARKERS = (TRAJECTORIES, CONFIG, MANIFEST)
+T = TypeVar("T")
 
 
 def is_run_dir(path: Path) -> bool:
@@ -64,6 +67,12 @@ class MemoryGiven(BaseModel):
     procedures: list[tuple[str, Procedure | None]] = []
 
 
+class Facets(BaseModel):
+    types: list[str]
+    statuses: list[str]
+    groups: list[int]
+
+
 class Divergence(BaseModel):
     version: int
     replayed: int
@@ -90,6 +99,7 @@ class RunView:
         self.trajectory_group: dict[str, int] = {}
         self.version_bound: dict[int, int] = {0: 0}  # memory version -> last op seq it covers
         self.divergence: list[Divergence] = []
+        self._cache: dict[str, tuple[Any, Any]] = {}
 
     # ---- small files, re-read when (mtime, size) changes ----
 
@@ -213,15 +223,46 @@ class RunView:
 
     # ---- episodes ----
 
+    def _derived(self, name: str, build: Callable[[], T]) -> T:
+        """Figures over all rows, rebuilt only when the logs or the config changed."""
+        self.config  # noqa: B018 - re-stats config.yaml so its stamp below is current
+        stamp = (self._files.get(CONFIG) or (None,))[0]
+        key = (self.episodes.generation, self.commits.generation, stamp)
+        hit = self._cache.get(name)
+        if hit is None or hit[0] != key:
+            hit = self._cache[name] = (key, build())
+        return hit[1]
+
+    def groups(self) -> list[int | None]:
+        """Each row's sync group: from the commit that closed it, else file order (sync mode)."""
+
+        def build() -> list[int | None]:
+            size = self.setting("pipeline", "group_size")
+            sync = self.setting("pipeline", "mode", default="sync") == "sync"
+            chunk = max(1, size) if sync and isinstance(size, int) else None
+            found = self.trajectory_group
+            return [found.get(r.id, r.n // chunk if chunk else None) for r in self.episodes.rows]
+
+        return self._derived("groups", build)
+
     def group_of(self, row: EpisodeRow) -> int | None:
-        """The sync group from the commit that closed it, else from file order (sync mode)."""
-        found = self.trajectory_group.get(row.id)
-        if found is not None:
-            return found
-        size = self.setting("pipeline", "group_size")
-        if self.setting("pipeline", "mode", default="sync") == "sync" and isinstance(size, int):
-            return row.n // max(1, size)
-        return None
+        return self.groups()[row.n]
+
+    def figures(self) -> RunFigures:
+        return self._derived("figures", lambda: run_figures(self.episodes.rows, self.groups()))
+
+    def facets(self) -> Facets:
+        """The values the episode filters offer."""
+
+        def build() -> Facets:
+            rows = self.episodes.rows
+            return Facets(
+                types=sorted({r.task_type for r in rows if r.task_type}),
+                statuses=sorted({r.status for r in rows}),
+                groups=sorted({g for g in self.groups() if g is not None}),
+            )
+
+        return self._derived("facets", build)
 
     def trajectory(self, n: int) -> tuple[Trajectory, dict[str, Any]]:
         return parse_tolerant(Trajectory, self.episodes.line(n))
