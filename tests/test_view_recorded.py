@@ -155,6 +155,7 @@ def test_browser_run_episode_procedure_and_back(recorded: Path, browser) -> None
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
+    before = _files(recorded)
     proc, url = _serve(recorded)
     try:
         browser.get(url)  # one run: the index redirects to it
@@ -211,6 +212,12 @@ def test_browser_run_episode_procedure_and_back(recorded: Path, browser) -> None
     finally:
         proc.terminate()
         proc.wait(10)
+    assert _files(recorded) == before  # read-only: nothing written, nothing touched
+
+
+def _files(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
 
 
 def _trajectory(run_dir: Path, trajectory_id: str) -> dict:
