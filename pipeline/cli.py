@@ -1,4 +1,4 @@
-"""`memp` command line: run, envs, perf, memory, report."""
+"""`memp` command line: run, envs, perf, memory, report, view."""
 
 from __future__ import annotations
 
@@ -150,6 +150,24 @@ def report(
     console.print(f"report: {files.markdown}  {files.html}  ({len(files.images)} plots)")
 
 
+@app.command()
+def view(
+    dirs: Annotated[list[Path], typer.Argument(help="run or grid directories")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0: any free port)")] = 0,
+) -> None:
+    """Serve a read-only web viewer of runs, episodes and procedures; prints its URL."""
+    from pipeline.view.app import bind, create_app, serve
+
+    try:
+        app = create_app(dirs)
+        sock = bind(host, port)
+    except (*USER_ERRORS, OSError) as err:
+        fail(str(err))
+        return
+    serve(app, sock, lambda url: console.print(f"memp view: {url}", highlight=False))
+
+
 @perf_app.command("memory")
 def perf_memory(
     sizes: Annotated[str, typer.Option(help="comma-separated store sizes")] = "1000,10000",
@@ -164,6 +182,20 @@ def perf_memory(
         fail(f"--sizes {sizes!r}: expected comma-separated integers, e.g. 1000,10000")
         return
     console.print_json(json.dumps(anyio.run(bench_memory, parsed, queries)))
+
+
+@perf_app.command("view")
+def perf_view(
+    run_dir: Annotated[Path, typer.Argument(help="a recorded run directory")],
+    samples: Annotated[int, typer.Option(help="episode and procedure pages sampled")] = 20,
+) -> None:
+    """`memp view` time per page (cold first visit, then warm) over a real socket."""
+    from pipeline.perf.view import bench_view
+
+    try:
+        console.print_json(json.dumps(bench_view(run_dir, samples)))
+    except USER_ERRORS as err:
+        fail(str(err))
 
 
 @perf_app.command("pipeline")
