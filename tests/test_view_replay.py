@@ -99,12 +99,12 @@ def test_tolerant_parse_sets_unknown_fields_aside_at_any_depth() -> None:
     traj = Trajectory(id="t", task=task, model="sim/household",
                       steps=[Step(action="look", observation="ok")])  # fmt: skip
     tree = json.loads(traj.model_dump_json())
-    tree["scores"] = {"success": 1.0}
-    tree["steps"][0]["tool_call"] = {"name": "look"}
+    tree["future_scores"] = {"success": 1.0}
+    tree["steps"][0]["future_call"] = {"name": "look"}
     tree["task"]["new_field"] = 3
     parsed, extras = parse_tolerant(Trajectory, json.dumps(tree))
     assert parsed == traj
-    assert extras == {"scores": {"success": 1.0}, "steps.0.tool_call": {"name": "look"},
+    assert extras == {"future_scores": {"success": 1.0}, "steps.0.future_call": {"name": "look"},
                       "task.new_field": 3}  # fmt: skip
 
 
@@ -133,7 +133,7 @@ def test_run_view_follows_a_growing_run_and_rebuilds_the_memory_text(tmp_path: P
     assert run.uncommitted_ops == 0 and run.replay.active() == 1 and not run.divergence
     t1 = Trajectory(id="t-b", task=task, model="sim/household", memory_ids=["a"],
                     memory_version=1)  # fmt: skip
-    line = json.loads(t1.model_dump_json()) | {"scores": {"x": 1}}
+    line = json.loads(t1.model_dump_json()) | {"later_field": {"x": 1}}
     with (tmp_path / "trajectories.jsonl").open("a") as fh:
         fh.write(json.dumps(line) + "\n")
     _write(tmp_path / "memory_ops.jsonl",
@@ -145,7 +145,7 @@ def test_run_view_follows_a_growing_run_and_rebuilds_the_memory_text(tmp_path: P
     assert run.by_id == {"t-a": 0, "t-b": 1} and run.given_to == {"a": [1]}
     assert [run.group_of(r) for r in run.episodes.rows] == [0, 0]
     traj, extras = run.trajectory(1)
-    assert extras == {"scores": {"x": 1}}
+    assert extras == {"later_field": {"x": 1}}
     given = run.memory_given(traj, extras)
     # The episode saw memory version 1: the script before the adjust its own failure caused.
     assert given.source == "reconstructed"
