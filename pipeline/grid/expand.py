@@ -143,6 +143,8 @@ def expand(spec: GridSpec, grid_dir: Path, grid_file: Path | None = None) -> lis
     for cell in ordered:
         cell.config.run.name = cell.name
         cell.config.run.run_dir = None
+        if cell.config.memory.qdrant.url:  # a shared server: each cell its own collections
+            cell.config.memory.qdrant.collection_prefix += f"-{spec.name}-{cell.name}"
     return ordered
 
 
