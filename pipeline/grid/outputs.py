@@ -104,7 +104,9 @@ def write_outputs(spec: GridSpec, cells: list[Cell], grid_dir: Path, seed: int =
     notes = [
         f"protocol {spec.protocol}; every memory row is paired with the no-memory control on the "
         "same tasks and seed; 95% paired-bootstrap CI (10,000 resamples), McNemar exact test on "
-        "success, Wilcoxon signed-rank on steps; 'not significant' means p >= 0.05."
+        "success, Wilcoxon signed-rank on steps; 'not significant' means p >= 0.05. Tokens and "
+        "cost are the agent's (from trajectories); memory roles' usage is in each cell's "
+        "summary.json."
     ]
     if any(c.config.agent.model.startswith("sim/") for c in cells):
         notes.insert(0, f"Note: {SIM_NOTE}")

@@ -72,7 +72,7 @@ def cost_vs_success(rows: list[Row], out: Path) -> Path:
                     xytext=(4, 4), textcoords="offset points")  # fmt: skip
     ax.set_title("Cost per success vs success rate (squares: no memory)")
     ax.set_xlabel("success rate")
-    ax.set_ylabel("cost per success (USD, all roles)")
+    ax.set_ylabel("agent cost per success (USD)")
     ax.xaxis.set_major_formatter(PercentFormatter(100, decimals=0))
     ax.grid(True, alpha=0.35)
     return _save(fig, out)

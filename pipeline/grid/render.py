@@ -41,8 +41,8 @@ def _delta(p: Paired) -> str:
 def main_table(rows: list[Row]) -> Table:
     score_keys = sorted({k for r in rows for k in r.scores})
     headers = ["model", "policy", "episodes", "success", "Δ success vs control [95% CI]",
-               "McNemar p", "mean steps", "Δ steps", "Wilcoxon p", "tokens", "cost / success",
-               *score_keys, "note"]  # fmt: skip
+               "McNemar p", "mean steps", "Δ steps", "Wilcoxon p", "agent tokens",
+               "agent cost / success", *score_keys, "note"]  # fmt: skip
     out = []
     for r in rows:
         c = r.vs_control

@@ -37,7 +37,7 @@ class Row(BaseModel):
     episodes: int
     success: Spread
     steps: Spread
-    tokens: float  # mean over seeds, all roles (summary.json), else agent only
+    tokens: float  # agent tokens per cell, mean over seeds
     cost_per_success: float | None
     scores: dict[str, float]
     vs_control: Paired | None  # pooled over seeds: pairs are (seed, task)
@@ -138,10 +138,10 @@ def _reseed(traj: Trajectory, seed: int) -> Trajectory:
 
 
 def _tokens(r: CellResult) -> float:
-    if r.summary is not None:
-        return float(sum(r.summary.tokens.values()))
+    # From the trajectories, not summary.json: exact across resumes (a resumed run's summary
+    # counts the memory roles' calls of its last part only).
     return float(tally(r.trajectories).tokens)
 
 
 def _cost(r: CellResult) -> float:
-    return r.summary.cost_usd if r.summary is not None else tally(r.trajectories).cost_usd
+    return tally(r.trajectories).cost_usd
