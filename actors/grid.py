@@ -28,6 +28,8 @@ from pipeline.grid.outputs import GridFiles, export_cell_pack, write_outputs
 from pipeline.grid.plan import CellEvent, GridDir, next_cells, planned_tasks, recorded_tasks
 from pipeline.grid.progress import CellCount, GridProgress
 from pipeline.grid.relay import CellRelay
+from pipeline.grid.spec import GridError
+from pipeline.metrics import MetricsError
 
 POLL_S = 0.5
 LINE_EVERY_S = 10.0  # progress lines when stdout is not a terminal
@@ -75,11 +77,13 @@ class GridRunner:
         ray_s = start_ray(self.address)
         cluster = self.address or ray.get_runtime_context().gcs_address
         self.console.print(f"ray {cluster} ({ray_s:.1f}s)", highlight=False)
-        base = self.grid.cells[0].config.metrics
-        port = self.grid.spec.grid.metrics_port
-        if base.enabled:
-            bound = self.relay.start(base.host, base.port if port is None else port)
-            self.console.print(f"grid metrics: http://{base.host}:{bound}/metrics")
+        opts = self.grid.spec.grid
+        if opts.metrics:
+            try:
+                bound = self.relay.start(opts.metrics_host, opts.metrics_port)
+            except MetricsError as err:  # a busy port: one line, exit 2, like memp run
+                raise GridError(str(err)) from None
+            self.console.print(f"grid metrics: http://{opts.metrics_host}:{bound}/metrics")
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._loop(cluster)

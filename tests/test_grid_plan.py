@@ -76,7 +76,7 @@ def test_progress_counts_whole_lines_and_estimates(tmp_path: Path) -> None:
     with log.open("a") as fh:
         fh.write('ess": true}\n')
     progress.refresh()
-    assert (count.episodes, count.successes, progress.fresh) == (3, 2, 1)  # the torn line, once whole
+    assert (count.episodes, count.successes, progress.fresh) == (3, 2, 1)  # torn line, once whole
     assert progress.eta_s() is not None and progress.eta_s() > 0
     assert "running 1, queued 1" in progress.headline()
     assert "a 3/4 66.7%" in progress.line()

@@ -43,7 +43,10 @@ class GridOptions(Strict):
     # Whole-grid in-flight LLM calls per endpoint (key: api_base or provider prefix); default:
     # the cells' own `concurrency`, which the grid then splits among concurrently running cells.
     endpoint_concurrency: dict[str, int] = Field(default_factory=dict)
-    metrics_port: int | None = Field(None, ge=0, le=65535)  # None: the base config's metrics.port
+    # The grid's one exporter (cells serve theirs on 127.0.0.1, port 0, to it); 0: any free port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9464, ge=0, le=65535)
+    metrics: bool = True
 
 
 class GridSpec(Strict):
