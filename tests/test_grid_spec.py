@@ -174,3 +174,11 @@ def test_presets_expand(tmp_path: Path) -> None:
     for path in presets:
         cells = expand(load_spec(path), tmp_path, path)
         assert any(c.kind == "control" for c in cells), path
+
+
+def test_one_build_stage_for_a_retrieval_only_sweep_is_called_build() -> None:
+    cells = _cells(
+        {"base": "household-sim", "protocol": "offline", "axes": {"memory.top_k": [1, 2, 3]}}
+    )
+    assert [c.name for c in cells.values() if c.kind == "build"] == ["build"]
+    assert {c.build for c in cells.values() if c.kind == "memory"} == {"build"}

@@ -168,7 +168,7 @@ def _stage(spec: GridSpec, cells: list[Cell], grid_dir: Path) -> list[Cell]:
         key = hashlib.sha1(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode())
         key_s = key.hexdigest()[:8]
         labels = {k: v for k, v in cell.labels.items() if k not in EVAL_ONLY}
-        name = "build_" + ("_".join(_slug(v) for v in labels.values()) or key_s)
+        name = "_".join(["build", *(_slug(v) for v in labels.values())])
         builds.setdefault(key_s, Cell(name=name, kind="build", labels=labels, config=cfg,
                                       pairing=key_s))  # fmt: skip
         build_of[cell.name] = key_s
