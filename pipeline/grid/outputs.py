@@ -95,7 +95,7 @@ def _lines(path: Path) -> int | None:
 def write_outputs(spec: GridSpec, cells: list[Cell], grid_dir: Path, seed: int = 0) -> GridFiles:
     """Tables and plots over every cell's run directory; the bootstrap seeded with `seed`."""
     results = load_results(cells, grid_dir)
-    table_rows = rows([r for r in results if r.cell.kind != "build"], seed)
+    table_rows = rows(results, seed)
     tables = [main_table(table_rows), task_type_table(table_rows), curve_table(results)]
     images = [plots.learning_curves(results, grid_dir / "learning_curve.png")]
     sweep = plots.topk_sweep(table_rows, grid_dir / "topk_sweep.png")

@@ -90,7 +90,8 @@ def rows(results: list[CellResult], seed: int = 0) -> list[Row]:
     builds = {r.cell.name: r.cell for r in results if r.cell.kind == "build"}
     groups: dict[str, list[CellResult]] = {}
     for r in results:
-        groups.setdefault(_replicate_key(r.cell), []).append(r)
+        if r.cell.kind != "build":  # build stages only feed evaluations; no row of their own
+            groups.setdefault(_replicate_key(r.cell), []).append(r)
     out = []
     for members in groups.values():
         first = members[0].cell
