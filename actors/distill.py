@@ -23,12 +23,14 @@ MAX_CONCURRENT_DISTILLS = 64  # LLM-bound coroutines per distiller process
 
 class DistillerImpl:
     def __init__(self, config: dict[str, Any], writer: str | None) -> None:
+        from pipeline.envs import get_suite  # the env's memory wording, resolved in this process
         from pipeline.llm import LLMClient  # not at module level: the driver imports this module
 
         self.cfg = RunConfig.model_validate(config)
         mem = self.cfg.memory
+        self.language = get_suite(self.cfg.env).language
         self.llm = LLMClient(mem.builder or self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed)
-        builder = make_builder(mem.build, self.llm, KeywordExtractor(self.llm))
+        builder = make_builder(mem.build, self.llm, KeywordExtractor(self.llm, self.language))
         self.policy = make_updater(mem.update, builder, self.llm, mem.namespace)
         self.writer = writer
         self.reader: MemoryReader | None = None
@@ -39,7 +41,7 @@ class DistillerImpl:
         if self.reader is None:
             from actors.reader import MemoryReader
 
-            self.reader = await MemoryReader.open(self.cfg, self.writer, self.llm)
+            self.reader = await MemoryReader.open(self.cfg, self.writer, self.llm, self.language)
         current = await self.reader.get(decision.adjust_ids)
         ops = [*decision.stat_ops, *await self.policy.distill(decision, current)]
         traj = decision.trajectory

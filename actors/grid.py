@@ -23,13 +23,13 @@ from rich.console import Console
 from rich.live import Live
 
 from actors.session import start_ray
+from pipeline.exporter import MetricsError
 from pipeline.grid.expand import Cell
 from pipeline.grid.outputs import GridFiles, export_cell_pack, write_outputs
 from pipeline.grid.plan import CellEvent, GridDir, next_cells, planned_tasks, recorded_tasks
 from pipeline.grid.progress import CellCount, GridProgress
 from pipeline.grid.relay import CellRelay
 from pipeline.grid.spec import GridError
-from pipeline.metrics import MetricsError
 
 POLL_S = 0.5
 LINE_EVERY_S = 10.0  # progress lines when stdout is not a terminal

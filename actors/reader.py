@@ -12,6 +12,7 @@ import anyio
 import ray
 
 from pipeline.config import RunConfig
+from pipeline.envs.base import EnvLanguage
 from pipeline.memory.build import ChatModel, KeywordExtractor
 from pipeline.memory.embed import make_embedder
 from pipeline.memory.retrieve import Retrieval, RetrievePolicy, make_retriever
@@ -32,13 +33,16 @@ class MemoryReader:
         self.retriever = retriever
 
     @classmethod
-    async def open(cls, cfg: RunConfig, writer: str | None, llm: ChatModel) -> MemoryReader:
+    async def open(
+        cls, cfg: RunConfig, writer: str | None, llm: ChatModel, language: EnvLanguage
+    ) -> MemoryReader:
         """`writer` is the writer actor's name (embedded mode reads through it)."""
         if cfg.memory.qdrant.url is None:
             assert writer is not None, "embedded memory needs the writer actor"
             return cls(ray.get_actor(writer), None, None)
         store = await ProcedureStore.open(cfg.memory, None, make_embedder(cfg.memory))
-        retriever = make_retriever(cfg.memory, store, KeywordExtractor(llm), cfg.run.seed)
+        keywords = KeywordExtractor(llm, language)
+        retriever = make_retriever(cfg.memory, store, keywords, cfg.run.seed, language=language)
         return cls(None, store, retriever)
 
     async def retrieve(self, task: Task, writer_version: int) -> Retrieval:

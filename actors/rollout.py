@@ -60,7 +60,9 @@ class RolloutWorkerImpl:
         if self.reader is None:
             from actors.reader import MemoryReader
 
-            self.reader = await MemoryReader.open(self.cfg, self.writer, self.llm)
+            self.reader = await MemoryReader.open(
+                self.cfg, self.writer, self.llm, self.suite.language
+            )
         return self.reader
 
     async def run(self, req: EpisodeRequest) -> EpisodeResult:

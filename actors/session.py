@@ -41,7 +41,9 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
     if address is None:
         # Local workers inherit this environment: make `pipeline`/`actors` importable without
         # an install, the same way the driver sees them.
-        paths = [_code_root(), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        # The working directory too, so an env named "module:Class" imports there as in the driver.
+        paths = [_code_root(), os.getcwd(),
+                 *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]  # fmt: skip
         os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
         ray.init(
             num_cpus=num_cpus or os.cpu_count() or 1,

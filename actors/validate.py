@@ -22,11 +22,13 @@ class _NoModel:
 
 class ValidatorImpl:
     def __init__(self, config: dict[str, Any]) -> None:
+        from pipeline.envs import get_suite  # this process resolves the env itself (its success)
+
         cfg = RunConfig.model_validate(config)
         model = _NoModel()
-        self.policy = make_updater(
-            cfg.memory.update, make_builder(cfg.memory.build, model), model, cfg.memory.namespace
-        )
+        language = get_suite(cfg.env).language
+        builder = make_builder(cfg.memory.build, model, language=language)
+        self.policy = make_updater(cfg.memory.update, builder, model, cfg.memory.namespace)
 
     def decide(self, trajectory: Trajectory) -> Decision:
         return self.policy.decide(trajectory)

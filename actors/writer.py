@@ -66,7 +66,12 @@ class MemoryWriterImpl:
                 self.wal = OpsWal(self.run_path)
                 if self.wal.uncommitted:
                     await store.apply(self.wal.uncommitted)
-                self.retriever = make_retriever(mem, store, self._keywords(), self.cfg.run.seed)
+                from pipeline.envs import get_suite  # the env's retrieval key, in this process
+
+                language = get_suite(self.cfg.env).language
+                self.retriever = make_retriever(
+                    mem, store, self._keywords(language), self.cfg.run.seed, language=language
+                )
                 self.store = store
                 if mem.seed_pack:
                     pack = DistillResult(
@@ -76,7 +81,7 @@ class MemoryWriterImpl:
                     await self._run_batch([_Waiter((pack,), None)])
         return self.store
 
-    def _keywords(self) -> Any:
+    def _keywords(self, language: Any) -> Any:
         """Only avefact retrieval asks a model (for keywords); others keep litellm out of here."""
         if self.cfg.memory.retrieve != "avefact":
             return None
@@ -84,7 +89,8 @@ class MemoryWriterImpl:
         from pipeline.memory.build import KeywordExtractor
 
         recorder()  # retrieval keyword calls are shipped on commit results
-        return KeywordExtractor(LLMClient(self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed))
+        llm = LLMClient(self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed)
+        return KeywordExtractor(llm, language)
 
     async def commit(self, *results: DistillResult, group: int | None = None) -> CommitResult:
         """Log, apply and commit the ops of these trajectories (a commit record even for none)."""

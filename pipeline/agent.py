@@ -1,60 +1,26 @@
-"""The episode loop: ReAct prompt, tolerant action parsing, env steps -> Trajectory."""
+"""The episode loop: the env's language makes the prompts and reads the answers; env steps ->
+Trajectory. Nothing here knows what any env's commands are."""
 
 from __future__ import annotations
 
-import re
+import json
 import time
+from typing import Any
 
 import anyio
 
-from pipeline import prompts
 from pipeline.config import AgentConfig, EnvConfig
 from pipeline.envs import EnvSuite
-from pipeline.llm import LLMClient, LLMError
+from pipeline.envs.base import Action, EnvLanguage
+from pipeline.llm import LLMClient, LLMError, LLMResult
 from pipeline.types import Step, Task, Trajectory, stable_id
-
-# Labels as models write them: "Action:", "**Action:**", "**Action**:", "action ："
-_LABEL = r"^\s*(?:\*\*)?\s*{}\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*"
-_ACTION_LINE = re.compile(_LABEL.format("action") + r"(?P<cmd>.+?)\s*$", re.I | re.M)
-_THINK_LINE = re.compile(_LABEL.format("(?:think|thought)") + r"(?P<t>.*)$", re.I | re.M)
-_VERBS = (
-    "go to ", "open ", "close ", "take ", "move ", "put ", "heat ", "cool ", "clean ",
-    "use ", "examine ", "inventory", "look",
-)  # fmt: skip
-FORMAT_HINT = (
-    "Invalid answer: no command found. Reply as 'Think: <reasoning>' then 'Action: <command>'."
-)
-
-
-def _clean_command(text: str) -> str:
-    cmd = text.strip().strip("`'\"").strip()
-    cmd = cmd.removeprefix(">").strip()
-    cmd = re.sub(r"\s+", " ", cmd)
-    return cmd.rstrip(".").strip()
-
-
-def parse_answer(text: str) -> tuple[str, str | None]:
-    """(thought, command) from a model answer; command is None when nothing parsable is there."""
-    thought_match = _THINK_LINE.search(text)
-    thought = thought_match.group("t").strip() if thought_match else ""
-    actions = _ACTION_LINE.findall(text)
-    if actions:
-        cmd = _clean_command(actions[-1])
-        return thought, cmd or None
-    # A bare command (some models drop the labels) is still a command.
-    lines = [ln for ln in (line.strip() for line in text.strip().splitlines()) if ln]
-    if lines:
-        candidate = _clean_command(lines[-1])
-        if candidate.lower().startswith(_VERBS):
-            return thought, candidate
-    return thought, None
 
 
 def episode_id(task: Task, run_seed: int, attempt: int = 0) -> str:
     return stable_id("episode", task.id, str(run_seed), str(attempt))
 
 
-def _window(messages: list[dict[str, str]], history_steps: int) -> list[dict[str, str]]:
+def _window(messages: list[dict[str, Any]], history_steps: int) -> list[dict[str, Any]]:
     """System + first user turn + the last N exchanges (all of them when N is 0)."""
     if history_steps <= 0:
         return messages
@@ -102,6 +68,28 @@ async def run_episode(
     return traj
 
 
+def _read(language: EnvLanguage, result: LLMResult) -> tuple[Action, dict[str, Any] | None]:
+    """The answer's action and, for a tool call, the assistant message that carries it."""
+    if not result.tool_calls:
+        return language.parse(result.text), None
+    call = result.tool_calls[0]  # one command per step: further calls are not executed
+    action = language.parse_tool_call(call, result.text)
+    call_id = call.id or "call_0"
+    arguments = call.bad_arguments if call.bad_arguments is not None else json.dumps(call.arguments)
+    message = {
+        "role": "assistant",
+        "content": result.text or None,
+        "tool_calls": [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": arguments},
+            }
+        ],
+    }
+    return action, message
+
+
 async def _play(
     traj: Trajectory,
     suite: EnvSuite,
@@ -110,31 +98,38 @@ async def _play(
     env_cfg: EnvConfig,
     memory_text: str | None,
 ) -> None:
+    language = suite.language
     env = suite.make()
-    opening = env.reset(traj.task)
-    example = suite.one_shot_example(traj.task.task_type) if agent.one_shot else None
-    messages = [
-        {"role": "system", "content": prompts.agent_system(env_cfg.grammar)},
-        {"role": "user", "content": prompts.agent_first_message(opening, example, memory_text)},
+    task = traj.task
+    opening = env.reset(task)
+    example = language.one_shot_example(task) if agent.one_shot else None
+    tools = language.tools()
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": language.system_prompt(task)},
+        {"role": "user", "content": language.first_message(opening, task, example, memory_text)},
     ]
     for _ in range(env_cfg.step_limit):
-        result = await llm.complete(_window(messages, agent.history_steps), role="agent")
+        result = await llm.complete(_window(messages, agent.history_steps), "agent", tools)
         traj.usage = traj.usage + result.usage
-        thought, command = parse_answer(result.text)
-        messages.append({"role": "assistant", "content": result.text})
-        if command is None:
-            observation, valid, done, success = FORMAT_HINT, False, False, False
+        action, call_message = _read(language, result)
+        messages.append(call_message or {"role": "assistant", "content": result.text})
+        if action.command is None:
+            observation, valid, done, success = language.format_hint, False, False, False
         else:
-            outcome = env.step(command)
+            outcome = env.step(action.command)
             observation, valid = outcome.observation, outcome.valid
             done, success = outcome.done, outcome.success
+            if outcome.scores:
+                traj.scores = dict(outcome.scores)
+        raw = result.text if call_message is None else json.dumps(call_message["tool_calls"])
         traj.steps.append(
             Step(
-                thought=thought,
-                action=command or "",
+                thought=action.thought,
+                action=action.command or "",
                 observation=observation,
                 valid=valid,
-                raw=None if command is not None else result.text[:2000],
+                tool_call=call_message is not None,
+                raw=None if action.command is not None else raw[:2000],
                 prompt_tokens=result.usage.prompt_tokens,
                 completion_tokens=result.usage.completion_tokens,
                 latency_s=result.latency_s,
@@ -143,4 +138,8 @@ async def _play(
         if done:
             traj.success = success
             return
-        messages.append({"role": "user", "content": prompts.OBSERVATION_PREFIX + observation})
+        if call_message is not None:
+            tool_id = call_message["tool_calls"][0]["id"]
+            messages.append({"role": "tool", "tool_call_id": tool_id, "content": observation})
+        else:
+            messages.append({"role": "user", "content": language.observation_prefix + observation})

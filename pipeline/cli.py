@@ -1,4 +1,4 @@
-"""`memp` command line: run, grid, perf, memory, report."""
+"""`memp` command line: run, grid, envs, perf, memory, report."""
 
 from __future__ import annotations
 
@@ -75,10 +75,12 @@ def run(
         return
     finally:
         rd.close()
+    from pipeline.envs import get_suite
+
     trajectories = rd.recorded_trajectories()
-    console.print(
-        task_type_table(trajectories, f"{cfg.env.name} / {cfg.env.split} / {cfg.agent.model}")
-    )
+    headline = get_suite(cfg.env).language.headline_scores
+    title = f"{cfg.env.name} / {cfg.env.split} / {cfg.agent.model}"
+    console.print(task_type_table(trajectories, title, headline))
     if len(summary.groups) > 1:
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:
@@ -133,6 +135,32 @@ def grid(
     console.print(f"grid wall {time.perf_counter() - started:.1f}s", highlight=False)
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def envs(
+    target: Annotated[
+        list[str] | None, typer.Argument(help="also describe these 'package.module:SuiteClass'")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON rows")] = False,
+) -> None:
+    """List the registered environments with their splits, sizes and sim policy."""
+    from rich.table import Table
+
+    from pipeline.envs.listing import describe_all
+
+    rows = describe_all(target or [])
+    if as_json:
+        console.print_json(json.dumps([r.model_dump() for r in rows]))
+        return
+    table = Table(title="environments")
+    for col in ("env", "splits (tasks)", "sim policy", "env.<name> keys", "suite"):
+        table.add_column(col)
+    for r in rows:
+        splits = ", ".join(f"{s} ({'endless' if n is None else n})" for s, n in r.splits.items())
+        table.add_row(r.name, splits or f"[red]{r.error}[/red]", r.sim_policy or "-",
+                      ", ".join(r.settings) or "-", r.suite)  # fmt: skip
+    console.print(table)
 
 
 @perf_app.command("env")

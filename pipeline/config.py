@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Section(BaseModel):
@@ -20,12 +22,22 @@ class RunSection(Section):
 
 
 class EnvConfig(Section):
-    name: str = "household"
-    split: str = "valid_unseen"  # train | valid_seen | valid_unseen | endless
-    grammar: Literal["2.1.2", "2.1.1"] = "2.1.2"
+    """Generic env keys plus one subsection named after the env (e.g. `env.household.grammar`),
+    checked by build_config against the env suite's own settings_model."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    name: str = "household"  # a registered env, or "package.module:SuiteClass"
+    split: str = "valid_unseen"  # one of the env's splits (household: train | valid_* | endless)
     step_limit: int = Field(50, ge=1, le=1000)
     max_tasks: int | None = Field(None, ge=1)  # truncate the split (None: all of it)
     tasks_file: str | None = None  # JSONL of Task records, overrides split
+
+    def settings(self, model: type[M], key: str | None = None) -> M:
+        """The env subsection validated by `model` (defaults when the config has none)."""
+        extra = self.model_extra or {}
+        raw = extra.get(key) if key is not None else next(iter(extra.values()), None)
+        return raw if isinstance(raw, model) else model.model_validate(raw or {})
 
 
 class LatencyConfig(Section):
@@ -35,7 +47,12 @@ class LatencyConfig(Section):
 
 
 class SimConfig(Section):
-    """Knobs of the offline scripted model (a stand-in for an LLM, not evidence about one)."""
+    """Knobs of the offline scripted model (a stand-in for an LLM, not evidence about one).
+
+    Generic knobs and the household policy's live here; another policy's knobs go in a
+    subsection `sim.<policy>` validated by that policy's settings model (see build_config)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     skill: float = Field(0.5, ge=0.0, le=1.0)  # chance it knows the right appliance
     skip_rate: float = Field(0.25, ge=0.0, le=1.0)  # chance it forgets the transformation
@@ -45,6 +62,11 @@ class SimConfig(Section):
     latency: LatencyConfig = Field(default_factory=LatencyConfig)
     price_in_per_mtok: float = Field(0.15, ge=0.0)  # USD per million prompt tokens
     price_out_per_mtok: float = Field(0.60, ge=0.0)
+
+    def settings(self, model: type[M], policy: str) -> M:
+        """The `sim.<policy>` subsection validated by `model` (defaults when absent)."""
+        raw = (self.model_extra or {}).get(policy)
+        return raw if isinstance(raw, model) else model.model_validate(raw or {})
 
 
 class ModelConfig(Section):
@@ -109,7 +131,10 @@ class MetricsConfig(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(9464, ge=0, le=65535)  # 0: pick a free port
-    # Keep serving this long after the summary is written, so a scraper sees the final totals.
+    # After the summary: when the exporter was scraped during the run, wait at most this long for
+    # one more scrape (the one carrying the final totals); 0 never waits.
+    final_scrape_s: float = Field(60.0, ge=0.0, le=3600.0)
+    # Then keep serving this much longer (a dashboard left open, a slow second scraper).
     linger_s: float = Field(0.0, ge=0.0, le=3600.0)
 
 
@@ -177,11 +202,30 @@ def _one_line(err: ValidationError) -> str:
     return f"bad value for {key!r}: {msg}; got {first.get('input')!r}{extra}"
 
 
+# Keys that moved: (section, key) -> where they live now.
+MOVED_KEYS = {("env", "grammar"): "env.household.grammar"}
+
+
+def _check_moved(tree: dict[str, Any]) -> None:
+    for (section, key), new in MOVED_KEYS.items():
+        node = tree.get(section)
+        if isinstance(node, dict) and key in node:
+            raise ConfigError(
+                f"config key '{section}.{key}' moved to '{new}' (e.g. --set {new}={node[key]})"
+            )
+
+
 def build_config(tree: dict[str, Any]) -> RunConfig:
+    """Validate a config tree, then the env and sim subsections against their plug-ins."""
+    _check_moved(tree)
     try:
-        return RunConfig.model_validate(tree)
+        cfg = RunConfig.model_validate(tree)
     except ValidationError as err:
         raise ConfigError(_one_line(err)) from None
+    from pipeline.plugin_config import check_plugins  # imports the env suite: not for workers
+
+    check_plugins(cfg)
+    return cfg
 
 
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 
@@ -10,25 +10,36 @@ from pipeline.summary import GroupFigures, Tally, by_task_type, tally
 from pipeline.types import Trajectory
 
 
-def _row(name: str, t: Tally) -> list[str]:
+def _row(name: str, t: Tally, score_keys: Sequence[str] = ()) -> list[str]:
+    scores = t.scores
     return [
         name,
         str(t.episodes),
         f"{t.success_rate:.1%}",
         f"{t.mean_steps:.1f}",
+        *(f"{scores[k]:.3f}" if k in scores else "-" for k in score_keys),
         f"{t.tokens:,}",
         f"${t.cost_usd:.4f}",
     ]
 
 
-def task_type_table(trajectories: Sequence[Trajectory], title: str) -> Table:
+def task_type_table(
+    trajectories: Sequence[Trajectory], title: str, headline: Mapping[str, str] | None = None
+) -> Table:
+    """Per task type: success, steps, the env's score means (`headline` keys and labels, else
+    every key the episodes carry), tokens, cost."""
     table = Table(title=title)
-    for col in ("task type", "tasks", "success", "mean steps", "tokens", "cost"):
+    total = tally(trajectories)
+    labels = dict(headline) if headline else {k: k for k in total.scores}
+    keys = [k for k in labels if k in total.scores]
+    cols = ("task type", "tasks", "success", "mean steps", *(labels[k] for k in keys), "tokens",
+            "cost")  # fmt: skip
+    for col in cols:
         table.add_column(col, justify="left" if col == "task type" else "right")
     for name, t in by_task_type(trajectories).items():
-        table.add_row(*_row(name, t))
+        table.add_row(*_row(name, t, keys))
     table.add_section()
-    table.add_row(*_row("all", tally(trajectories)), style="bold")
+    table.add_row(*_row("all", total, keys), style="bold")
     return table
 
 

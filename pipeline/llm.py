@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -11,9 +12,10 @@ from typing import Any, Literal
 
 import anyio
 import litellm
+from pydantic import Field
 
 from pipeline.config import ModelConfig, SimConfig
-from pipeline.types import Record, Usage
+from pipeline.types import Record, ToolCall, Usage
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ BACKOFF_CAP_S = 30.0
 
 class LLMResult(Record):
     text: str
+    tool_calls: list[ToolCall] = Field(default_factory=list)  # when the model called tools
     usage: Usage
     latency_s: float
     model: str
@@ -177,7 +180,7 @@ class LLMClient:
             from pipeline import sim as sim_provider
 
             sim_cfg = sim or SimConfig()
-            sim_provider.register(sim_cfg)
+            sim_provider.register(sim_cfg, (cfg.model,))
             self._extra = sim_provider.call_kwargs(sim_cfg, seed)
         if cfg.api_base:
             self._extra["api_base"] = cfg.api_base
@@ -187,9 +190,16 @@ class LLMClient:
                 raise LLMError("auth", f"env var {cfg.api_key_env} (agent.api_key_env) is not set")
             self._extra["api_key"] = key
 
-    async def complete(self, messages: list[dict[str, str]], role: str) -> LLMResult:
-        """One chat completion with retries; raises LLMError after the last attempt."""
-        kwargs = {
+    async def complete(
+        self,
+        messages: list[dict[str, Any]],
+        role: str,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> LLMResult:
+        """One chat completion with retries; raises LLMError after the last attempt.
+
+        `tools`: OpenAI function schemas passed through litellm; calls come back parsed."""
+        kwargs: dict[str, Any] = {
             "model": self.cfg.model,
             "messages": messages,
             "temperature": self.cfg.temperature,
@@ -198,10 +208,13 @@ class LLMClient:
             "num_retries": 0,  # retries are ours, so backoff and Retry-After are honoured once
             **self._extra,
         }
+        if tools:
+            kwargs["tools"] = tools
         response = await self._with_retries(role, lambda: litellm.acompletion(**kwargs))
-        text = response.choices[0].message.content or ""
+        message = response.choices[0].message
         return LLMResult(
-            text=text,
+            text=message.content or "",
+            tool_calls=[_tool_call(c) for c in getattr(message, "tool_calls", None) or []],
             usage=self._usage(response),
             latency_s=response._memp_latency_s,
             model=self.cfg.model,
@@ -271,6 +284,22 @@ class LLMClient:
             except Exception:  # unpriced model (e.g. a local vLLM): tokens still count
                 cost = 0.0
         return Usage(calls=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+
+
+def _tool_call(call: Any) -> ToolCall:
+    """litellm's tool call -> ToolCall; arguments that are not a JSON object are kept as text."""
+    function = getattr(call, "function", None)
+    name = str(getattr(function, "name", "") or "")
+    raw = getattr(function, "arguments", None) or "{}"
+    try:
+        args = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        args = None
+    if not isinstance(args, dict):
+        return ToolCall(
+            name=name, id=str(getattr(call, "id", "") or ""), bad_arguments=str(raw)[:2000]
+        )
+    return ToolCall(name=name, arguments=args, id=str(getattr(call, "id", "") or ""))
 
 
 def _one_line(exc: BaseException) -> str:

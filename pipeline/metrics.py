@@ -6,8 +6,9 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from pipeline.exporter import Exporter
 from pipeline.types import Trajectory
 
 if TYPE_CHECKING:  # pipeline.llm imports litellm (seconds): the driver process must not pay for it
@@ -18,6 +19,8 @@ LLM_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16,
 RETRIEVAL_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 EPISODE_STEP_BUCKETS = (1, 2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100)
 WINDOW = 100  # episodes in the sliding success-rate / mean-steps window
+# Env scores are mostly rates in [0, 1]; the tail covers counts (tries, steps, ...).
+EPISODE_SCORE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 2, 5, 10, 100)
 
 # Label values primed at 0 so every dashboard and rule expression has a series from the start.
 STATUSES = ("ok", "error", "timeout")
@@ -27,15 +30,15 @@ OP_KINDS = ("add", "adjust", "discard", "stat")
 STAGES = ("rollout", "validate", "distill", "write")
 
 
-class MetricsError(RuntimeError):
-    """The exporter could not start; one line naming host, port and the fix."""
-
-
 class Metrics:
-    """memp's metrics on their own registry (so tests and several runs never collide)."""
+    """memp's metrics on their own registry (so tests and several runs never collide).
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+    `labels` (e.g. {"run": ...}, plus "cell" in a grid) are added to every series when served.
+    """
+
+    def __init__(self, labels: dict[str, str] | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.labels = dict(labels or {})
         r = self.registry
         self.episodes = Counter(
             "memp_episodes", "Episodes finished.", ["env", "status", "outcome"], registry=r
@@ -48,6 +51,11 @@ class Metrics:
         self.episode_steps = Histogram(
             "memp_episode_steps", "Steps per finished episode.", ["env"],
             buckets=EPISODE_STEP_BUCKETS, registry=r,
+        )  # fmt: skip
+        # `score` values are the env's score keys: a handful per env (e.g. constraint pass rates).
+        self.episode_score = Histogram(
+            "memp_episode_score", "Per-episode scores reported by the env.", ["env", "score"],
+            buckets=EPISODE_SCORE_BUCKETS, registry=r,
         )  # fmt: skip
         self.llm_calls = Counter("memp_llm_calls", "LLM calls.", ["model", "role"], registry=r)
         self.llm_tokens = Counter(
@@ -89,26 +97,32 @@ class Metrics:
             "memp_llm_concurrency_limit", "Current adaptive LLM concurrency limit.", ["endpoint"],
             registry=r,
         )  # fmt: skip
+        # Run state, so alerts can tell a finished run from a stalled or vanished one.
+        self.run_info = Gauge(
+            "memp_run_info", "1 while the run's exporter serves; labels describe the run.",
+            ["env", "split", "model", "mode"], registry=r,
+        )  # fmt: skip
+        self.run_started = Gauge(
+            "memp_run_start_time_seconds", "Unix time the run started.", registry=r
+        )
+        self.run_finished = Gauge(
+            "memp_run_finished", "1 once the run has ended in order (summary written).", registry=r
+        )
         self._window: deque[tuple[bool, int]] = deque(maxlen=WINDOW)
-        self._server = None
+        self.exporter: Exporter | None = None
 
     def start(self, host: str, port: int) -> int:
-        """Serve /metrics; returns the bound port (useful with port 0)."""
-        try:
-            server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        except OSError as err:
-            raise MetricsError(
-                f"cannot serve metrics on {host}:{port} ({err.strerror or err}); "
-                "set metrics.port to a free port, 0 for any, or metrics.enabled=false"
-            ) from None
-        self._server = server
-        return int(server.server_port)
+        """Serve these metrics alone on their own exporter; returns the bound port."""
+        exporter = Exporter()
+        exporter.sources.add(self.registry, self.labels)
+        bound = exporter.start(host, port)
+        self.exporter = exporter
+        return bound
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self.exporter is not None:
+            self.exporter.stop()
+            self.exporter = None
 
     def observe_trajectory(self, traj: Trajectory) -> None:
         env = traj.task.env
@@ -117,6 +131,8 @@ class Metrics:
         self.agent_steps.labels(env=env).inc(traj.n_steps)
         self.invalid_steps.labels(env=env).inc(sum(1 for s in traj.steps if not s.valid))
         self.episode_steps.labels(env=env).observe(traj.n_steps)
+        for key, value in traj.scores.items():
+            self.episode_score.labels(env=env, score=key).observe(value)
         self._window.append((traj.success, traj.n_steps))
         n = len(self._window)
         self.success_rate.set(sum(ok for ok, _ in self._window) / n)
@@ -130,6 +146,7 @@ class Metrics:
         policy: str | None = None,
     ) -> None:
         """Create every label set at 0; roles are (model, role) pairs, the first one gets errors."""
+        self.run_finished.set(0)
         for status in STATUSES:
             for outcome in OUTCOMES:
                 self.episodes.labels(env=env, status=status, outcome=outcome)

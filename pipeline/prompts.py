@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-AGENT_SYSTEM = """Interact with a household to solve a task. Each turn, think briefly and then give exactly one command.
+# Env-agnostic defaults; each env's language (pipeline/envs/<env>/) supplies its own wording.
+AGENT_SYSTEM = """Solve the task by interacting with the environment. Each turn, think briefly and then give exactly one command.
 Answer in this format and nothing else:
 Think: <your reasoning>
 Action: <one command>
-
-Commands (names are lowercase with an instance number, e.g. "cabinet 3"):
-  go to {recep} | open {recep} | close {recep} | take {obj} from {recep}
-  {move_cmd}
-  heat {obj} with {recep} | cool {obj} with {recep} | clean {obj} with {recep}
-  use {lamp} | examine {thing} | inventory | look
-If a command is not possible the environment answers "Nothing happens.".
 """
-
-MOVE_CMD = {"2.1.2": "move {obj} to {recep}", "2.1.1": "put {obj} in/on {recep}"}
 
 EXAMPLE_HEADER = "Here is an example of a solved task:"
 MEMORY_HEADER = "Relevant procedures from memory (past experience; use what applies):"
 TURN_HEADER = "Now it's your turn."
 OBSERVATION_PREFIX = "Observation: "
 
-SCRIPT_SYSTEM = """You write procedural memory for a household agent.
+SCRIPT_SYSTEM = """You write procedural memory for an agent.
 Given a task and a successful trajectory, write a short script of the critical steps that would solve
-similar tasks: which kinds of places to search, the object to take, any transformation and the appliance
-that does it, and where to place the result. Use object and receptacle kinds, not instance numbers.
+similar tasks. Name kinds of things, not the particular instances of this task.
 Answer with numbered lines only."""
 
-ADJUST_SYSTEM = """You revise procedural memory for a household agent.
+ADJUST_SYSTEM = """You revise procedural memory for an agent.
 A procedure was retrieved for a task and the agent failed while following it. Given the task, the
 procedure and the failed trajectory, write a corrected script: add missing steps, replace wrong
-appliances or places, remove misleading steps. Use kinds, not instance numbers.
+ones, remove misleading steps. Name kinds of things, not particular instances.
 Answer with numbered lines only."""
 
-KEYWORDS_SYSTEM = """You extract retrieval keywords from a household task.
-Give the task type words, the object and the target place, as a comma-separated list of 2 to 6
-lowercase keywords. Answer with the list only."""
-
-
-def agent_system(grammar: str) -> str:
-    return AGENT_SYSTEM.replace("{move_cmd}", MOVE_CMD[grammar])
+KEYWORDS_SYSTEM = """You extract retrieval keywords from a task.
+Give the words that say what kind of task it is and what it is about, as a comma-separated list of
+2 to 6 lowercase keywords. Answer with the list only."""
 
 
 def agent_first_message(observation: str, example: str | None, memory: str | None) -> str:

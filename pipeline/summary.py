@@ -19,6 +19,8 @@ class Tally(Record):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    score_sums: dict[str, float] = Field(default_factory=dict)  # env scores, per key
+    score_counts: dict[str, int] = Field(default_factory=dict)  # episodes reporting each key
 
     def add(self, traj: Trajectory) -> None:
         self.episodes += 1
@@ -27,6 +29,14 @@ class Tally(Record):
         self.prompt_tokens += traj.usage.prompt_tokens
         self.completion_tokens += traj.usage.completion_tokens
         self.cost_usd += traj.usage.cost_usd
+        for key, value in traj.scores.items():
+            self.score_sums[key] = self.score_sums.get(key, 0.0) + value
+            self.score_counts[key] = self.score_counts.get(key, 0) + 1
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Mean of each env score over the episodes that report it."""
+        return {k: self.score_sums[k] / n for k, n in sorted(self.score_counts.items())}
 
     @property
     def success_rate(self) -> float:
@@ -89,6 +99,7 @@ class RunSummary(Record):
     mean_steps: float
     tokens: dict[str, int]
     cost_usd: float
+    scores: dict[str, float] = Field(default_factory=dict)  # env score means (episodes with it)
     tokens_by_role: dict[str, dict[str, int]] = Field(default_factory=dict)
     cost_by_role: dict[str, float] = Field(default_factory=dict)
     memory: MemoryFigures = Field(default_factory=MemoryFigures)
@@ -125,6 +136,7 @@ def summarize(
         mean_steps=round(total.mean_steps, 3),
         tokens={"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
         cost_usd=round(usage.cost_usd, 6),
+        scores={k: round(v, 4) for k, v in total.scores.items()},
         tokens_by_role={
             r: {"prompt": u.prompt_tokens, "completion": u.completion_tokens}
             for r, u in by_role.items()

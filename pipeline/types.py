@@ -53,11 +53,21 @@ class Usage(Record):
         return self.prompt_tokens + self.completion_tokens
 
 
+class ToolCall(Record):
+    """A model's tool call as litellm returned it, arguments parsed from their JSON."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    id: str = ""
+    bad_arguments: str | None = None  # the raw text when the arguments were not a JSON object
+
+
 class Step(Record):
     thought: str = ""
     action: str  # the command sent to the env; "" when the answer had no parsable action
     observation: str
     valid: bool = True  # False: malformed answer or a command the env rejected
+    tool_call: bool = False  # the action came from a tool call, not from the answer's text
     raw: str | None = None  # the model's raw answer, kept only when it could not be parsed
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -72,6 +82,7 @@ class Trajectory(Record):
     task: Task
     steps: list[Step] = Field(default_factory=list)
     success: bool = False
+    scores: dict[str, float] = Field(default_factory=dict)  # the env's per-episode scores
     status: TrajectoryStatus = "ok"
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)

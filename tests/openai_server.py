@@ -9,7 +9,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Replier = Callable[[list[dict[str, str]]], str]
+# A reply is the answer's text, or one tool call: {"name": ..., "arguments": {...}} (or "raw":
+# the arguments' text as sent, for malformed JSON).
+Replier = Callable[[list[dict[str, Any]]], str | dict[str, Any]]
 
 
 class OpenAIServer:
@@ -81,21 +83,27 @@ class OpenAIServer:
 
     def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
         messages = body.get("messages", [])
-        text = self.reply(messages)
+        reply = self.reply(messages)
+        message: dict[str, Any] = {"role": "assistant", "content": reply}
+        finish = "stop"
+        if isinstance(reply, dict):
+            arguments = reply.get("raw") or json.dumps(reply.get("arguments", {}))
+            call = {"name": reply["name"], "arguments": arguments}
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": f"call_{len(self.requests)}", "type": "function",
+                                "function": call}],
+            }  # fmt: skip
+            finish, reply = "tool_calls", json.dumps(call)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
-        completion_tokens = len(text.split())
+        completion_tokens = len(reply.split())
         return {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
             "created": 0,
             "model": body.get("model", "test-model"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
-                }
-            ],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.agent import parse_answer
+from pipeline.envs.base import Action, EnvLanguage
+from pipeline.envs.household.language import HouseholdLanguage
+
+HOUSEHOLD = HouseholdLanguage()
+
+
+def parse_answer(text: str) -> tuple[str, str | None]:
+    action = HOUSEHOLD.parse(text)
+    return action.thought, action.command
 
 
 @pytest.mark.parametrize(
@@ -27,3 +35,9 @@ def test_parses(text: str, thought: str, command: str) -> None:
 )
 def test_unparsable_is_none(text: str) -> None:
     assert parse_answer(text)[1] is None
+
+
+def test_generic_language_needs_a_label() -> None:
+    # Without an env's command words a bare last line is prose, not a command.
+    assert EnvLanguage().parse("Think: x\ngo to cabinet 1") == Action(thought="x", command=None)
+    assert EnvLanguage().parse("Action: Search[Paris]").command == "Search[Paris]"

@@ -15,6 +15,7 @@ import pytest
 from pipeline.config import EnvConfig
 from pipeline.envs import Environment, get_suite
 from pipeline.envs.household import HouseholdEnv, HouseholdSuite, catalog
+from pipeline.envs.household.language import one_shot_example
 from pipeline.envs.household.scene import build_scene
 from pipeline.envs.household.tasks import UnknownSplitError, make_task, split_tasks
 from pipeline.types import Task
@@ -110,7 +111,7 @@ def test_endless_split() -> None:
 
 
 def test_suite_protocol_and_registry() -> None:
-    suite = get_suite(EnvConfig(grammar="2.1.1"))
+    suite = get_suite(EnvConfig.model_validate({"household": {"grammar": "2.1.1"}}))
     assert isinstance(suite, HouseholdSuite)
     assert suite.name == "household"
     assert suite.splits() == ["train", "valid_seen", "valid_unseen", "endless"]
@@ -123,15 +124,18 @@ def test_suite_protocol_and_registry() -> None:
 
 @pytest.mark.parametrize("grammar", ["2.1.2", "2.1.1"])
 def test_one_shot_examples(grammar: str) -> None:
-    suite = HouseholdSuite(EnvConfig(grammar=grammar))
+    language = HouseholdSuite(
+        EnvConfig.model_validate({"household": {"grammar": grammar}})
+    ).language
     place = "move " if grammar == "2.1.2" else "put "
     for task_type in catalog.TASK_TYPES:
-        example = suite.one_shot_example(task_type)
+        task = next(t for t in split_tasks("valid_seen") if t.task_type == task_type)
+        example = language.one_shot_example(task)
         assert example is not None
         assert example.startswith("-= Welcome to TextWorld, ALFRED! =-")
         assert "Your task is to: " in example and "\n> go to " in example
         assert "Nothing happens." not in example
         if task_type != "look_at_obj_in_light":
             assert f"\n> {place}" in example
-        assert example == suite.one_shot_example(task_type)
-    assert suite.one_shot_example("no_such_type") is None
+        assert example == language.one_shot_example(task)
+    assert one_shot_example("no_such_type", grammar) is None

@@ -6,8 +6,10 @@ import anyio
 import pytest
 
 from pipeline.config import MemoryConfig, ModelConfig, SimConfig
+from pipeline.envs.base import EnvLanguage
+from pipeline.envs.household.language import HouseholdLanguage
 from pipeline.llm import LLMClient
-from pipeline.memory.build import KeywordExtractor, condense, make_builder, parse_keywords
+from pipeline.memory.build import KeywordExtractor, make_builder, parse_keywords
 from pipeline.memory.embed import HashEmbedder
 from pipeline.memory.retrieve import make_retriever
 from pipeline.memory.service import ProceduralMemory
@@ -53,6 +55,9 @@ def traj(goal: str, task_type: str, n: int, success: bool = True, memory_ids=())
     )
 
 
+LANG = HouseholdLanguage()  # the household sim tells memory roles apart by this wording
+
+
 def sim_llm() -> LLMClient:
     return LLMClient(ModelConfig(model="sim/household"), SimConfig(), seed=0)
 
@@ -62,22 +67,26 @@ def cfg(**kw) -> MemoryConfig:
 
 
 def test_condense_drops_noise():
-    pairs = condense(traj(*TASKS[0], 0))
+    pairs = LANG.condense(traj(*TASKS[0], 0))
     actions = [a for a, _ in pairs]
     assert "think: I need a mug" not in actions and "open mug 2" not in actions
     assert actions[0] == "go to countertop 1" and actions[-1] == "move mug 2 to cabinet 1"
     assert len(pairs) == 6
+    # The generic rule keeps every valid step: "Nothing happens." is household's own word.
+    assert len(EnvLanguage().condense(traj(*TASKS[0], 0))) == len(CLEAN)
 
 
 def test_parse_keywords():
     assert parse_keywords("Clean, mug, cabinet.", "x") == ["clean", "mug", "cabinet"]
-    assert parse_keywords("", "put a clean mug in cabinet.") == ["clean", "mug", "cabinet"]
+    goal = "put a clean mug in cabinet."
+    assert parse_keywords("", goal, LANG.stop_words) == ["clean", "mug", "cabinet"]
+    assert parse_keywords("", goal) == ["put", "clean", "mug", "cabinet"]
 
 
 @pytest.mark.parametrize("policy", ["trajectory", "script", "proceduralization"])
 def test_build_policies(policy):
     async def body():
-        builder = make_builder(policy, sim_llm())
+        builder = make_builder(policy, sim_llm(), language=LANG)
         proc, usage = await builder.build(traj(*TASKS[0], 0), "household")
         assert proc.granularity == policy and proc.task_text == TASKS[0][0]
         assert "mug" in proc.keywords and usage.calls >= 1
@@ -96,7 +105,7 @@ def test_build_policies(policy):
 
 async def filled(tmp_path, **kw) -> tuple[ProcedureStore, dict[str, str]]:
     store = await ProcedureStore.open(cfg(**kw), tmp_path / "q", HashEmbedder(256))
-    builder = make_builder("proceduralization", sim_llm())
+    builder = make_builder("proceduralization", sim_llm(), language=LANG)
     ids = {}
     for n, (goal, tt) in enumerate(TASKS):
         t = traj(goal, tt, n)
@@ -110,7 +119,7 @@ async def filled(tmp_path, **kw) -> tuple[ProcedureStore, dict[str, str]]:
 def test_similarity_retrieval_ranks_relevant_first(tmp_path, policy):
     async def body():
         store, ids = await filled(tmp_path, retrieve=policy, top_k=3)
-        retriever = make_retriever(store.cfg, store, KeywordExtractor(sim_llm()))
+        retriever = make_retriever(store.cfg, store, KeywordExtractor(sim_llm(), LANG))
         probes = [
             ("put a clean cup in cabinet.", "pick_clean_then_place_in_recep"),
             ("heat some potato and put it in countertop.", "pick_heat_then_place_in_recep"),
@@ -161,7 +170,7 @@ def test_random_retrieval_is_seeded(tmp_path):
 
 
 def test_decide_per_policy():
-    builder = make_builder("trajectory", sim_llm())
+    builder = make_builder("trajectory", sim_llm(), language=LANG)
     ok, bad = traj(*TASKS[0], 1), traj(*TASKS[0], 2, success=False)
     used = traj(*TASKS[0], 3, success=False, memory_ids=["p1"])
     err = traj(*TASKS[0], 4, memory_ids=["p1"]).model_copy(update={"status": "error"})
@@ -182,10 +191,33 @@ def test_decide_per_policy():
     assert policy.decide(used).adjust_ids == ["p1"]
 
 
+class ScoreThreshold(EnvLanguage):
+    """Memory success from a per-episode score, as TravelPlanner's golden-trajectory rule."""
+
+    def memory_success(self, trajectory: Trajectory) -> bool:
+        return trajectory.scores.get("pass_rate", 0.0) > 0.8
+
+
+def test_decide_uses_the_env_success_signal():
+    language = ScoreThreshold()
+    builder = make_builder("trajectory", sim_llm(), language=language)
+    policy = make_updater("validation", builder, sim_llm(), "x")
+    failed_but_good = traj(*TASKS[0], 1, success=False, memory_ids=["p1"])
+    failed_but_good.scores = {"pass_rate": 0.9}
+    won_but_poor = traj(*TASKS[0], 2, memory_ids=["p1"])
+    won_but_poor.scores = {"pass_rate": 0.5}
+    good, poor = policy.decide(failed_but_good), policy.decide(won_but_poor)
+    assert (good.action, poor.action) == ("build", "drop")
+    assert good.stat_ops[0].stats_delta.succeeded == 1
+    assert poor.stat_ops[0].stats_delta.failed == 1
+
+
 def test_memory_service_adjustment_round(tmp_path):
     async def body():
         llm = sim_llm()
-        memory = await ProceduralMemory.open(cfg(update="adjustment"), tmp_path / "q", llm)
+        memory = await ProceduralMemory.open(
+            cfg(update="adjustment"), tmp_path / "q", llm, language=LANG
+        )
         applied = await memory.observe(traj(*TASKS[0], 1))
         assert [o.kind for o in applied] == ["add"]
         got = await memory.retrieve(task("put a clean mug in cabinet.", TASKS[0][1], 2))
@@ -212,7 +244,10 @@ def test_memory_service_adjustment_round(tmp_path):
 def test_memory_service_update_every_buffers(tmp_path):
     async def body():
         memory = await ProceduralMemory.open(
-            cfg(update="vanilla", build="trajectory", update_every=3), tmp_path / "q", sim_llm()
+            cfg(update="vanilla", build="trajectory", update_every=3),
+            tmp_path / "q",
+            sim_llm(),
+            language=LANG,
         )
         goals = TASKS[:3]
         results = [await memory.observe(traj(g, tt, n)) for n, (g, tt) in enumerate(goals)]

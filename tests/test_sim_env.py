@@ -15,7 +15,6 @@ import litellm
 import pytest
 
 from pipeline import prompts, sim
-from pipeline.agent import FORMAT_HINT, parse_answer
 from pipeline.config import EnvConfig, SimConfig
 
 household = pytest.importorskip("pipeline.envs.household")
@@ -41,26 +40,27 @@ def same_type_memory(task_type: str) -> str:
 
 async def episode(suite, task, cfg: SimConfig, seed: int, memory: str | None) -> tuple[bool, int]:
     env = suite.make()
+    language = suite.language
     opening = env.reset(task)
-    example = suite.one_shot_example(task.task_type)
+    example = language.one_shot_example(task)
     messages = [
-        {"role": "system", "content": prompts.agent_system("2.1.2")},
-        {"role": "user", "content": prompts.agent_first_message(opening, example, memory)},
+        {"role": "system", "content": language.system_prompt(task)},
+        {"role": "user", "content": language.first_message(opening, task, example, memory)},
     ]
     kw = sim.call_kwargs(cfg, seed)
     for step in range(1, STEP_LIMIT + 1):
         r = await litellm.acompletion(model="sim/household", messages=messages, **kw)
         text = r.choices[0].message.content
-        _, command = parse_answer(text)
+        command = language.parse(text).command
         messages.append({"role": "assistant", "content": text})
         if command is None:
-            observation = FORMAT_HINT
+            observation = language.format_hint
         else:
             result = env.step(command)
             if result.done:
                 return result.success, step
             observation = result.observation
-        messages.append({"role": "user", "content": prompts.OBSERVATION_PREFIX + observation})
+        messages.append({"role": "user", "content": language.observation_prefix + observation})
     return False, STEP_LIMIT
 
 

@@ -14,6 +14,7 @@ import litellm
 
 from pipeline import prompts, sim
 from pipeline.config import LatencyConfig, SimConfig
+from pipeline.envs.household.language import agent_system
 from pipeline.sim.latency import sample_latency
 
 START = (
@@ -25,7 +26,7 @@ START = (
 
 def agent_messages(grammar: str = "2.1.2") -> list[dict[str, str]]:
     return [
-        {"role": "system", "content": prompts.agent_system(grammar)},
+        {"role": "system", "content": agent_system(grammar)},
         {"role": "user", "content": prompts.agent_first_message(START, None, None)},
     ]
 

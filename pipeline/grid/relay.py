@@ -11,7 +11,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from pipeline.metrics import MetricsError
+from pipeline.exporter import MetricsError
 
 SCRAPE_TIMEOUT_S = 2.0
 

@@ -5,26 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Protocol
 
-from pipeline.prompts import (
-    KEYWORDS_SYSTEM,
-    SCRIPT_SYSTEM,
-    keywords_request,
-    render_steps,
-    script_request,
-)
+from pipeline.envs.base import ENGLISH_STOP_WORDS, EnvLanguage
+from pipeline.prompts import keywords_request, render_steps, script_request
 from pipeline.types import Granularity, Procedure, Trajectory, Usage, stable_id
 
-NOTHING = "Nothing happens."
 _KEYWORD_SPLIT = re.compile(r"[,\n;]+")
 _KEYWORD_CLEAN = re.compile(r"^[\s\-\*\d\.\)]+|[\s\.\"']+$")
 _WORD = re.compile(r"[a-z]+")
-_FALLBACK_STOP = frozenset({"a", "an", "the", "some", "it", "in", "on", "to", "and", "put", "of"})
 
 
 class ChatModel(Protocol):
     """The part of pipeline.llm.LLMClient memory needs; returns an object with text/usage/model."""
 
-    async def complete(self, messages: list[dict[str, str]], role: str) -> Any: ...
+    async def complete(self, messages: list[dict[str, Any]], role: str) -> Any: ...
 
 
 async def ask(llm: ChatModel, system: str, user: str, role: str) -> tuple[str, Usage, str]:
@@ -34,41 +27,32 @@ async def ask(llm: ChatModel, system: str, user: str, role: str) -> tuple[str, U
     return result.text.strip(), result.usage, result.model
 
 
-def parse_keywords(text: str, goal: str) -> list[str]:
+def parse_keywords(
+    text: str, goal: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS
+) -> list[str]:
     """A comma-separated answer -> up to 6 lowercase keywords; else the goal's content words."""
     words = [_KEYWORD_CLEAN.sub("", part.lower()) for part in _KEYWORD_SPLIT.split(text)]
     found = list(dict.fromkeys(w for w in words if w and len(w) <= 40))[:6]
     if found:
         return found
-    return list(dict.fromkeys(w for w in _WORD.findall(goal.lower()) if w not in _FALLBACK_STOP))
+    return list(dict.fromkeys(w for w in _WORD.findall(goal.lower()) if w not in stop_words))
 
 
 class KeywordExtractor:
-    """AveFact keys of a task goal via KEYWORDS_SYSTEM; cached per goal (tasks repeat)."""
+    """AveFact keys of a task text via the env's keywords prompt; cached per text (tasks repeat)."""
 
-    def __init__(self, llm: ChatModel) -> None:
+    def __init__(self, llm: ChatModel, language: EnvLanguage | None = None) -> None:
         self.llm = llm
+        self.language = language or EnvLanguage()
         self._cache: dict[str, list[str]] = {}
 
     async def __call__(self, goal: str) -> tuple[list[str], Usage]:
         if goal in self._cache:
             return self._cache[goal], Usage()
-        text, usage, _ = await ask(self.llm, KEYWORDS_SYSTEM, keywords_request(goal), "keywords")
-        self._cache[goal] = parse_keywords(text, goal)
+        system = self.language.keywords_system
+        text, usage, _ = await ask(self.llm, system, keywords_request(goal), "keywords")
+        self._cache[goal] = parse_keywords(text, goal, self.language.stop_words)
         return self._cache[goal], usage
-
-
-def condense(trajectory: Trajectory) -> list[tuple[str, str]]:
-    """Steps worth keeping: valid commands that did something (no "Nothing happens.", no think)."""
-    pairs: list[tuple[str, str]] = []
-    for step in trajectory.steps:
-        action = step.action.strip()
-        if not step.valid or not action or step.observation.strip() == NOTHING:
-            continue
-        if action.lower().startswith("think"):  # ReAct "think: ..." turns answer only "OK."
-            continue
-        pairs.append((action, step.observation.strip()))
-    return pairs
 
 
 def step_lines(pairs: list[tuple[str, str]]) -> list[str]:
@@ -88,20 +72,26 @@ class BuildPolicy:
     uses_trajectory: ClassVar[bool] = True
     uses_script: ClassVar[bool] = False
 
-    def __init__(self, llm: ChatModel, keywords: KeywordExtractor | None = None) -> None:
+    def __init__(
+        self,
+        llm: ChatModel,
+        keywords: KeywordExtractor | None = None,
+        language: EnvLanguage | None = None,
+    ) -> None:
         self.llm = llm
-        self.keywords = keywords or KeywordExtractor(llm)
+        self.language = language or (keywords.language if keywords else EnvLanguage())
+        self.keywords = keywords or KeywordExtractor(llm, self.language)
 
     async def build(self, trajectory: Trajectory, namespace: str) -> tuple[Procedure, Usage]:
-        pairs = condense(trajectory)
-        goal = trajectory.task.goal
+        pairs = self.language.condense(trajectory)
+        # The retrieval key is what query retrieval embeds for a new task: store the same text.
+        goal = self.language.retrieval_key(trajectory.task)
         keywords, usage = await self.keywords(goal)
         script, model = None, ""
         if self.uses_script:
             text = render_steps(pairs) or "(no useful steps)"
-            script, used, model = await ask(
-                self.llm, SCRIPT_SYSTEM, script_request(goal, text), "build"
-            )
+            system = self.language.script_system
+            script, used, model = await ask(self.llm, system, script_request(goal, text), "build")
             usage = usage + used
         proc = Procedure(
             id=procedure_id(namespace, self.name, trajectory.id),
@@ -127,7 +117,7 @@ class TrajectoryBuild(BuildPolicy):
 
 
 class ScriptBuild(BuildPolicy):
-    """An LLM-distilled abstract workflow (SCRIPT_SYSTEM)."""
+    """An LLM-distilled abstract workflow (the env language's script prompt)."""
 
     name = "script"
     uses_trajectory = False
@@ -147,8 +137,11 @@ BUILDERS: dict[str, type[BuildPolicy]] = {
 
 
 def make_builder(
-    name: str, llm: ChatModel, keywords: KeywordExtractor | None = None
+    name: str,
+    llm: ChatModel,
+    keywords: KeywordExtractor | None = None,
+    language: EnvLanguage | None = None,
 ) -> BuildPolicy:
     if name not in BUILDERS:
         raise ValueError(f"unknown memory.build {name!r}; use one of {', '.join(BUILDERS)}")
-    return BUILDERS[name](llm, keywords)
+    return BUILDERS[name](llm, keywords, language)

@@ -10,11 +10,10 @@ from typing import Protocol
 import numpy as np
 
 from pipeline.config import MemoryConfig, ModelConfig
+from pipeline.envs.base import ENGLISH_STOP_WORDS
 from pipeline.types import Usage
 
 _TOKEN = re.compile(r"[a-z0-9]+")
-# Words every household goal shares; hashing them only adds noise to every vector alike.
-_STOP = frozenset({"a", "an", "the", "some", "it", "in", "on", "to", "and", "of", "with", "under"})
 _CHAR_NGRAMS = (3, 4, 5)
 _WEIGHTS = {"w": 1.0, "b": 0.7, "c": 0.35}  # per-feature weights: words > bigrams > char grams
 
@@ -47,7 +46,7 @@ class HashEmbedder:
         self._cache: dict[str, tuple[int, float]] = {}
 
     def _features(self, text: str) -> list[tuple[str, float]]:
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
         feats = [(f"w:{w}", _WEIGHTS["w"]) for w in words]
         feats += [(f"b:{a}_{b}", _WEIGHTS["b"]) for a, b in itertools.pairwise(words)]
         joined = f" {' '.join(words)} "

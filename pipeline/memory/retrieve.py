@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from pipeline.config import MemoryConfig
+from pipeline.envs.base import EnvLanguage
 from pipeline.memory.build import KeywordExtractor
 from pipeline.memory.schema import FACTS_VECTOR, QUERY_VECTOR
 from pipeline.memory.store import ProcedureStore
@@ -55,11 +56,13 @@ class RetrievePolicy:
         top_k: int = 1,
         threshold: float | None = None,
         granularity: Granularity | None = None,
+        language: EnvLanguage | None = None,
     ) -> None:
         self.store = store
         self.top_k = top_k
         self.threshold = threshold
         self.granularity = granularity
+        self.language = language or EnvLanguage()
 
     async def retrieve(self, task: Task) -> Retrieval:
         started = time.perf_counter()
@@ -96,13 +99,13 @@ class RandomRetrieve(RetrievePolicy):
 
 
 class QueryRetrieve(RetrievePolicy):
-    """Cosine between the new task's text and each procedure's task text (`query` vector)."""
+    """Cosine between the new task's retrieval key and each procedure's task text (`query`)."""
 
     name = "query"
 
     async def _search(self, task: Task) -> tuple[list[tuple[Procedure, float]], Usage, list[str]]:
         assert self.store.embedder is not None
-        rows, usage = await self.store.embedder.embed([task.goal])
+        rows, usage = await self.store.embedder.embed([self.language.retrieval_key(task)])
         hits = await self.store.search(rows[0], QUERY_VECTOR, self.top_k, self.threshold)
         return hits, usage, []
 
@@ -118,8 +121,9 @@ class AveFactRetrieve(RetrievePolicy):
 
     async def _search(self, task: Task) -> tuple[list[tuple[Procedure, float]], Usage, list[str]]:
         assert self.store.embedder is not None
-        keywords, usage = await self.keywords(task.goal)
-        rows, used = await self.store.embedder.embed(keywords or [task.goal])
+        key = self.language.retrieval_key(task)
+        keywords, usage = await self.keywords(key)
+        rows, used = await self.store.embedder.embed(keywords or [key])
         n = len(rows)
         # Qdrant's MaxSim sums best matches over query rows; scale the threshold the same way.
         threshold = None if self.threshold is None else self.threshold * n
@@ -138,9 +142,15 @@ def make_retriever(
     keywords: KeywordExtractor | None = None,
     seed: int = 0,
     granularity: Granularity | None = None,
+    language: EnvLanguage | None = None,
 ) -> RetrievePolicy:
     """The retriever named by `memory.retrieve` with top_k and score_threshold from the config."""
-    common = {"top_k": cfg.top_k, "threshold": cfg.score_threshold, "granularity": granularity}
+    common = {
+        "top_k": cfg.top_k,
+        "threshold": cfg.score_threshold,
+        "granularity": granularity,
+        "language": language or (keywords.language if keywords else None),
+    }
     if cfg.retrieve == "random":
         return RandomRetrieve(store, seed=seed, **common)
     if cfg.retrieve == "query":

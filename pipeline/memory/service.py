@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.config import MemoryConfig, SimConfig
+from pipeline.envs.base import EnvLanguage
 from pipeline.memory.build import ChatModel, KeywordExtractor, make_builder
 from pipeline.memory.embed import Embedder, make_embedder
 from pipeline.memory.pack import import_pack
@@ -48,6 +49,7 @@ class ProceduralMemory:
         seed: int = 0,
         sim: SimConfig | None = None,
         embedder: Embedder | None = None,
+        language: EnvLanguage | None = None,
     ) -> ProceduralMemory:
         """Open the store at `path` (embedded) or memory.qdrant.url; import memory.seed_pack."""
         if build_llm is None and cfg.builder is not None:
@@ -57,8 +59,10 @@ class ProceduralMemory:
         builder_llm = build_llm or llm
         store = await ProcedureStore.open(cfg, path, embedder or make_embedder(cfg))
         try:
-            builder = make_builder(cfg.build, builder_llm, KeywordExtractor(builder_llm))
-            retriever = make_retriever(cfg, store, KeywordExtractor(llm), seed)
+            language = language or EnvLanguage()
+            builder = make_builder(cfg.build, builder_llm, KeywordExtractor(builder_llm, language))
+            keywords = KeywordExtractor(llm, language)
+            retriever = make_retriever(cfg, store, keywords, seed, language=language)
             memory = cls(cfg, store, retriever, make_updater(cfg.update, builder, builder_llm,
                                                              cfg.namespace))  # fmt: skip
             if cfg.seed_pack:

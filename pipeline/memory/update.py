@@ -7,8 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from pipeline.envs.base import EnvLanguage
 from pipeline.memory.build import BuildPolicy, ChatModel, ask
-from pipeline.prompts import ADJUST_SYSTEM, adjust_request, render_procedure, render_steps
+from pipeline.prompts import adjust_request, render_procedure, render_steps
 from pipeline.types import (
     MemoryOp,
     Procedure,
@@ -34,13 +35,12 @@ class Decision(Record):
     adjust_ids: list[str] = Field(default_factory=list)  # procedures the distiller revises
 
 
-def stat_ops(trajectory: Trajectory) -> list[MemoryOp]:
+def stat_ops(trajectory: Trajectory, success: bool | None = None) -> list[MemoryOp]:
     """retrieved+1 and succeeded/failed+1 for every procedure the trajectory was given."""
     if trajectory.status != "ok":  # an infrastructure failure says nothing about the procedure
         return []
-    delta = ProcedureStats(
-        retrieved=1, succeeded=int(trajectory.success), failed=int(not trajectory.success)
-    )
+    won = trajectory.success if success is None else success
+    delta = ProcedureStats(retrieved=1, succeeded=int(won), failed=int(not won))
     return [
         MemoryOp(
             op_id=stable_id("stat", pid, trajectory.id),
@@ -69,23 +69,31 @@ class UpdatePolicy:
 
     name: ClassVar[str]
 
-    def __init__(self, builder: BuildPolicy, llm: ChatModel, namespace: str) -> None:
+    def __init__(
+        self,
+        builder: BuildPolicy,
+        llm: ChatModel,
+        namespace: str,
+        language: EnvLanguage | None = None,
+    ) -> None:
         self.builder = builder
         self.llm = llm
         self.namespace = namespace
+        self.language = language or builder.language
         self.usage = Usage()  # LLM usage of every distill so far
 
     def decide(self, trajectory: Trajectory) -> Decision:
-        stats = stat_ops(trajectory)
         if trajectory.status != "ok":
             return Decision(trajectory=trajectory, action="drop", reason=trajectory.status)
-        action, reason = self._verdict(trajectory)
+        success = self.language.memory_success(trajectory)
+        stats = stat_ops(trajectory, success)
+        action, reason = self._verdict(trajectory, success)
         adjust = list(dict.fromkeys(trajectory.memory_ids)) if action == "adjust" else []
         return Decision(
             trajectory=trajectory, action=action, reason=reason, stat_ops=stats, adjust_ids=adjust
         )
 
-    def _verdict(self, trajectory: Trajectory) -> tuple[DecisionAction, str]:
+    def _verdict(self, trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
         raise NotImplementedError
 
     async def distill(
@@ -106,7 +114,7 @@ class UpdatePolicy:
         shown = render_procedure(1, proc.task_text, proc.script, proc.trajectory)
         steps = [(s.action, s.observation) for s in traj.steps if s.action][-MAX_FAILED_STEPS:]
         request = adjust_request(traj.task.goal, shown, render_steps(steps) or "(no steps)")
-        script, usage, model = await ask(self.llm, ADJUST_SYSTEM, request, "adjust")
+        script, usage, model = await ask(self.llm, self.language.adjust_system, request, "adjust")
         self.usage = self.usage + usage
         revised = proc.model_copy(
             update={
@@ -132,7 +140,7 @@ class VanillaUpdate(UpdatePolicy):
 
     name = "vanilla"
 
-    def _verdict(self, trajectory: Trajectory) -> tuple[DecisionAction, str]:
+    def _verdict(self, trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
         return "build", "vanilla: add every trajectory"
 
 
@@ -141,8 +149,8 @@ class ValidationUpdate(UpdatePolicy):
 
     name = "validation"
 
-    def _verdict(self, trajectory: Trajectory) -> tuple[DecisionAction, str]:
-        if trajectory.success:
+    def _verdict(self, trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
+        if success:
             return "build", "validation: success"
         return "drop", "validation: failed"
 
@@ -152,8 +160,8 @@ class AdjustmentUpdate(UpdatePolicy):
 
     name = "adjustment"
 
-    def _verdict(self, trajectory: Trajectory) -> tuple[DecisionAction, str]:
-        if trajectory.success:
+    def _verdict(self, trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
+        if success:
             return "build", "adjustment: success"
         if trajectory.memory_ids:
             return "adjust", "adjustment: failed with retrieved procedures"
@@ -165,7 +173,13 @@ UPDATERS: dict[str, type[UpdatePolicy]] = {
 }
 
 
-def make_updater(name: str, builder: BuildPolicy, llm: ChatModel, namespace: str) -> UpdatePolicy:
+def make_updater(
+    name: str,
+    builder: BuildPolicy,
+    llm: ChatModel,
+    namespace: str,
+    language: EnvLanguage | None = None,
+) -> UpdatePolicy:
     if name not in UPDATERS:
         raise ValueError(f"unknown memory.update {name!r}; use one of {', '.join(UPDATERS)}")
-    return UPDATERS[name](builder, llm, namespace)
+    return UPDATERS[name](builder, llm, namespace, language)

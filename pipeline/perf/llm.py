@@ -11,6 +11,7 @@ import litellm
 
 from pipeline import prompts, sim
 from pipeline.config import SimConfig
+from pipeline.envs.household.language import agent_system
 from pipeline.sim import provider
 
 _RECEPS = [f"cabinet {i}" for i in range(1, 7)] + [
@@ -41,7 +42,7 @@ _MEMORY = prompts.render_procedure(
 def _transcript(variant: int) -> list[dict[str, str]]:
     """A realistic agent prompt: system, first turn with a memory slot, ~10 steps of history."""
     messages = [
-        {"role": "system", "content": prompts.agent_system("2.1.2")},
+        {"role": "system", "content": agent_system("2.1.2")},
         {"role": "user", "content": prompts.agent_first_message(_OPENING, None, _MEMORY)},
     ]
     order = _RECEPS[variant % 5 :] + _RECEPS[: variant % 5]

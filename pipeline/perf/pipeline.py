@@ -100,8 +100,10 @@ class _LockstepLLM:
         self.cfg = inner.cfg
         self.barrier = barrier
 
-    async def complete(self, messages: list[dict[str, str]], role: str) -> Any:
-        result = await self.inner.complete(messages, role)
+    async def complete(
+        self, messages: list[dict[str, Any]], role: str, tools: list[Any] | None = None
+    ) -> Any:
+        result = await self.inner.complete(messages, role, tools)
         await self.barrier.wait()
         return result
 

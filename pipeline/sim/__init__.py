@@ -1,25 +1,51 @@
-"""The offline scripted model `sim/*` as a litellm custom provider (a stand-in, not evidence)."""
+"""The offline scripted model `sim/<policy>`, a litellm custom provider (a stand-in, not evidence).
+
+Importing this package is cheap (the policy registry only); litellm loads with `register()`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import SimConfig
-from pipeline.sim import pricing
-from pipeline.sim.provider import CONFIG_KWARG, SEED_KWARG, SimLLM
-from pipeline.sim.roles import respond
+from pipeline.sim.policies import (
+    get_policy,
+    register_policy,
+    registered_policies,
+    settings_model,
+)
 
-__all__ = ["PROVIDER", "SimLLM", "call_kwargs", "handler", "register", "respond"]
+if TYPE_CHECKING:
+    from pipeline.sim.provider import SimLLM
+
+__all__ = [
+    "PROVIDER",
+    "call_kwargs",
+    "get_policy",
+    "handler",
+    "policy_of",
+    "register",
+    "register_policy",
+    "registered_policies",
+    "settings_model",
+]
 
 PROVIDER = "sim"
 DEFAULT_MODELS = ("sim/household",)
 _handler: SimLLM | None = None
 
 
+def policy_of(model: str) -> str:
+    """The policy name in a model string: 'sim/household' -> 'household'."""
+    return model.split("/", 1)[1] if model.startswith(f"{PROVIDER}/") else model
+
+
 def handler() -> SimLLM:
     """The one registered provider instance."""
     global _handler
     if _handler is None:
+        from pipeline.sim.provider import SimLLM
+
         _handler = SimLLM()
     return _handler
 
@@ -27,6 +53,8 @@ def handler() -> SimLLM:
 def register(sim: SimConfig, models: tuple[str, ...] = DEFAULT_MODELS) -> None:
     """Register the "sim" provider with litellm (once) and the prices of `models` (idempotent)."""
     import litellm
+
+    from pipeline.sim import pricing
 
     h = handler()
     h.default = sim  # calls without call_kwargs use the last registered config
@@ -38,9 +66,11 @@ def register(sim: SimConfig, models: tuple[str, ...] = DEFAULT_MODELS) -> None:
         from litellm.utils import custom_llm_setup
 
         custom_llm_setup()  # so get_llm_provider/cost lookups know "sim" before the first call
-    pricing.register_prices(sim, models)
+    pricing.register_prices(sim, tuple(dict.fromkeys((*DEFAULT_MODELS, *models))))
 
 
 def call_kwargs(sim: SimConfig, seed: int) -> dict[str, Any]:
     """Extra litellm.acompletion kwargs that deliver the config and run seed to the provider."""
+    from pipeline.sim.provider import CONFIG_KWARG, SEED_KWARG
+
     return {CONFIG_KWARG: sim.model_dump(mode="json"), SEED_KWARG: int(seed)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from typing import Any
 
 os.environ.setdefault(
     "LITELLM_LOCAL_MODEL_COST_MAP", "True"
@@ -31,13 +32,16 @@ def _message_tokens(role: str, content: str) -> int:
     return n
 
 
-def prompt_tokens(messages: list[dict[str, str]]) -> int:
+def _text(message: dict[str, Any]) -> str:
+    # An assistant tool call has no content; its call is what the model wrote.
+    return str(message.get("content") or message.get("tool_calls") or "")
+
+
+def prompt_tokens(messages: list[dict[str, Any]]) -> int:
     """Equals litellm.token_counter(messages=...) but counts each distinct message only once."""
     total = _PER_MESSAGE
     for m in messages:
-        total += (
-            _message_tokens(str(m.get("role", "user")), str(m.get("content") or "")) - _PER_MESSAGE
-        )
+        total += _message_tokens(str(m.get("role", "user")), _text(m)) - _PER_MESSAGE
     return total
 
 

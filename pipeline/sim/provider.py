@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,8 @@ from litellm import CustomLLM, ModelResponse
 from pipeline.config import SimConfig
 from pipeline.sim import pricing
 from pipeline.sim.latency import sample_latency
-from pipeline.sim.roles import call_rng, respond
+from pipeline.sim.policies import get_policy
+from pipeline.sim.roles import call_rng
 
 CONFIG_KWARG = "sim_config"  # reaches the handler in optional_params (unknown kwargs pass through)
 SEED_KWARG = "sim_seed"
@@ -42,26 +44,48 @@ class SimLLM(CustomLLM):
         self.default_seed = default_seed
 
     def _reply(
-        self, messages: list[Any], optional_params: dict[str, Any]
-    ) -> tuple[SimConfig, str, float]:
+        self, model: str, messages: list[Any], optional_params: dict[str, Any]
+    ) -> tuple[SimConfig, str | dict[str, Any], float]:
         cfg = _config(optional_params.get(CONFIG_KWARG), self.default)
         seed = int(optional_params.get(SEED_KWARG, self.default_seed))
         msgs = [m if isinstance(m, dict) else dict(m) for m in messages]
-        text = respond(cfg, seed, msgs)
+        policy = get_policy(model.removeprefix("sim/"))
+        reply = policy(cfg, seed, msgs, optional_params.get("tools"))
         delay = (
             sample_latency(cfg.latency, call_rng(seed, msgs, b"latency"))
             if cfg.latency.kind != "none"
             else 0.0
         )
-        return cfg, text, delay
+        return cfg, reply, delay
 
     def _fill(
-        self, response: ModelResponse, model: str, messages: list[Any], cfg: SimConfig, text: str
+        self,
+        response: ModelResponse,
+        model: str,
+        messages: list[Any],
+        cfg: SimConfig,
+        reply: str | dict[str, Any],
     ) -> ModelResponse:
+        from litellm.types.utils import ChatCompletionMessageToolCall, Function
+
         prompt = pricing.prompt_tokens(messages)
+        message = response.choices[0].message  # type: ignore[union-attr]
+        if isinstance(reply, dict):  # one tool call, as an OpenAI-compatible server returns it
+            arguments = json.dumps(reply.get("arguments", {}))
+            call = ChatCompletionMessageToolCall(
+                id=f"call_{len(messages)}",
+                type="function",
+                function=Function(name=str(reply["name"]), arguments=arguments),
+            )
+            message.content = None
+            message.tool_calls = [call]
+            response.choices[0].finish_reason = "tool_calls"
+            text = f"{reply['name']}{arguments}"
+        else:
+            text = reply
+            message.content = text
+            response.choices[0].finish_reason = "stop"
         completion = pricing.completion_tokens(text)
-        response.choices[0].message.content = text  # type: ignore[union-attr]
-        response.choices[0].finish_reason = "stop"
         response.model = model if model.startswith("sim/") else f"sim/{model}"
         response.usage = litellm.Usage(  # type: ignore[attr-defined]
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
@@ -88,10 +112,10 @@ class SimLLM(CustomLLM):
         timeout: Any = None,
         client: Any = None,
     ) -> ModelResponse:
-        cfg, text, delay = self._reply(messages, optional_params)
+        cfg, reply, delay = self._reply(model, messages, optional_params)
         if delay:
             time.sleep(delay)  # sync path only; the async path never blocks
-        return self._fill(model_response, model, messages, cfg, text)
+        return self._fill(model_response, model, messages, cfg, reply)
 
     async def acompletion(  # type: ignore[override]
         self,
@@ -112,7 +136,7 @@ class SimLLM(CustomLLM):
         timeout: Any = None,
         client: Any = None,
     ) -> ModelResponse:
-        cfg, text, delay = self._reply(messages, optional_params)
+        cfg, reply, delay = self._reply(model, messages, optional_params)
         if delay:
             await anyio.sleep(delay)
-        return self._fill(model_response, model, messages, cfg, text)
+        return self._fill(model_response, model, messages, cfg, reply)

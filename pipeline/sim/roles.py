@@ -1,13 +1,21 @@
-"""One sim reply from (config, seed, messages): the system prompt picks the role."""
+"""The household sim policy: one reply from (config, seed, messages); the system prompt picks
+the role."""
 
 from __future__ import annotations
 
 import hashlib
 import random
 from collections import OrderedDict
+from typing import Any
 
 from pipeline.config import SimConfig
-from pipeline.prompts import ADJUST_SYSTEM, AGENT_SYSTEM, KEYWORDS_SYSTEM, MOVE_CMD, SCRIPT_SYSTEM
+from pipeline.envs.household.language import (
+    ADJUST_SYSTEM,
+    AGENT_SYSTEM,
+    KEYWORDS_SYSTEM,
+    MOVE_CMD,
+    SCRIPT_SYSTEM,
+)
 from pipeline.sim import writer_roles
 from pipeline.sim.agent_policy import Plan, answer, plan_episode
 from pipeline.sim.belief import rebuild, split_first_message, start_belief
@@ -84,8 +92,13 @@ def _agent(cfg: SimConfig, seed: int, messages: list[dict[str, str]]) -> str:
     return answer(belief, plan, call_rng(seed, messages), cfg.format_error_rate)
 
 
-def respond(cfg: SimConfig, seed: int, messages: list[dict[str, str]]) -> str:
-    """The sim's reply text for one chat request."""
+def respond(
+    cfg: SimConfig,
+    seed: int,
+    messages: list[dict[str, str]],
+    tools: list[dict[str, Any]] | None = None,
+) -> str:
+    """The sim's reply text for one chat request (household commands are text, not tools)."""
     role = role_of(messages)
     if role == "agent":
         return _agent(cfg, seed, messages)
