@@ -12,7 +12,7 @@ from actors.fleet import Fleet
 from actors.session import start_ray
 from actors.telemetry import Telemetry, print_url, usage_table
 from pipeline.config import ConfigError, RunConfig
-from pipeline.metrics import MetricsError
+from pipeline.exporter import MetricsError
 from pipeline.runlog import RunDir
 from pipeline.summary import RunSummary
 
@@ -31,12 +31,11 @@ def run_job(
     """
     owns_ray = not ray.is_initialized() and address is None
     started = time.perf_counter()
-    telemetry = Telemetry(cfg)
+    telemetry = Telemetry(cfg, run=run_dir.path.resolve().name)
     try:
         print_url(console, telemetry.start())
     except MetricsError as err:
         raise ConfigError(str(err)) from None
-    finished = False
     try:
         ray_s = start_ray(address)
         fleet = Fleet.start(cfg, run_dir)
@@ -48,6 +47,7 @@ def run_job(
         )
         try:
             summary = Driver(cfg, run_dir, fleet, console, show_progress, telemetry).run()
+            telemetry.finish()
         finally:
             fleet.close()
             if owns_ray:
@@ -58,7 +58,6 @@ def run_job(
             f"wall {time.perf_counter() - started:.1f}s (run {summary.wall_s:.1f}s)",
             highlight=False,
         )
-        finished = True
     finally:
-        telemetry.stop(linger=finished)
+        telemetry.stop(console)
     return summary

@@ -22,6 +22,10 @@ _QUIET_ENV = {
 }
 
 
+# Ray gives a local raylet a fixed 30 s to start; on a loaded machine that can pass once.
+LOCAL_START_ATTEMPTS = 2
+
+
 def _code_root() -> str:
     return str(Path(pipeline.__file__).resolve().parent.parent)
 
@@ -45,13 +49,20 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
         paths = [_code_root(), os.getcwd(),
                  *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]  # fmt: skip
         os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-        ray.init(
-            num_cpus=num_cpus or os.cpu_count() or 1,
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-            configure_logging=True,
-        )
+        for attempt in range(LOCAL_START_ATTEMPTS):
+            try:
+                ray.init(
+                    num_cpus=num_cpus or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                    configure_logging=True,
+                )
+                break
+            except Exception:  # Ray raises a bare Exception when its raylet starts too slowly
+                ray.shutdown()  # tear down the half-started node before the next try
+                if attempt + 1 == LOCAL_START_ATTEMPTS:
+                    raise
     else:
         ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     return time.perf_counter() - started

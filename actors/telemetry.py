@@ -58,23 +58,30 @@ def endpoint_key(cfg: ModelConfig) -> str:
 class Telemetry:
     """The driver's view: usage by role always; the exporter only once start() has served it."""
 
-    def __init__(self, cfg: RunConfig) -> None:
+    def __init__(self, cfg: RunConfig, run: str | None = None) -> None:
         self.cfg = cfg
+        self.run = run or cfg.run.name  # the `run` label: the run directory's name
         self.metrics: Metrics | None = None
         self.url: str | None = None
         self.usage: dict[str, Usage] = {}  # role -> usage of the calls shipped to this driver
         self.endpoint = endpoint_key(cfg.agent)
         self.limits = dict.fromkeys(range(cfg.pipeline.rollout_workers), cfg.agent.concurrency)
         self._sampled = 0.0
+        self._finished_at: float | None = None
 
     def start(self) -> str | None:
         """Serve /metrics when metrics.enabled; raises MetricsError (one line) on a busy port."""
         if not self.cfg.metrics.enabled:
             return None
         m = self.cfg.metrics
-        metrics = Metrics()
+        metrics = Metrics({"run": self.run})
         port = metrics.start(m.host, m.port)
         self.metrics = metrics
+        env, agent = self.cfg.env, self.cfg.agent
+        metrics.run_info.labels(
+            env=env.name, split=env.split, model=agent.model, mode=self.cfg.pipeline.mode
+        ).set(1)
+        metrics.run_started.set(time.time())
         metrics.prime(
             self.cfg.env.name,
             self._roles(),
@@ -95,15 +102,41 @@ class Telemetry:
                 roles.append((builder, "adjust"))
         return roles
 
-    def stop(self, linger: bool = False) -> None:
-        """Stop serving; after a finished run, first linger metrics.linger_s seconds."""
+    def finish(self) -> None:
+        """The run ended in order (summary written): every final value is set from here on."""
+        self._finished_at = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.run_finished.set(1)
+
+    def stop(self, console: Console) -> None:
+        """Stop serving; after finish(), first wait for a final scrape and linger."""
         if self.metrics is None:
             return
-        seconds = self.cfg.metrics.linger_s if linger else 0.0
-        if seconds > 0:
-            time.sleep(seconds)
+        if self._finished_at is not None:
+            self._final_scrape(console, self._finished_at)
+            if self.cfg.metrics.linger_s > 0:
+                console.print(
+                    f"metrics: serving {self.cfg.metrics.linger_s:g}s more (metrics.linger_s)",
+                    highlight=False,
+                )
+                time.sleep(self.cfg.metrics.linger_s)
         self.metrics.stop()
         self.metrics = None
+
+    def _final_scrape(self, console: Console, finished_at: float) -> None:
+        """Short runs lost their tail: a scraper that came during the run gets one more look."""
+        exporter = self.metrics.exporter if self.metrics is not None else None
+        limit = self.cfg.metrics.final_scrape_s
+        if exporter is None or not exporter.scraped or limit <= 0:
+            return  # nobody is scraping this run: waiting would only delay the exit
+        interval = exporter.scrape_interval() or limit
+        timeout = min(limit, 2 * interval + 1)
+        console.print(f"metrics: waiting up to {timeout:.0f}s for a final scrape", highlight=False)
+        if not exporter.wait_for_scrape(finished_at, timeout):
+            console.print(
+                "[yellow]metrics: no final scrape came; the final totals are in summary.json",
+                highlight=False,
+            )
 
     # ---- feeding ----
 

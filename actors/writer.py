@@ -146,6 +146,7 @@ class MemoryWriterImpl:
                 trajectory_ids=traj_ids,
                 applied=kinds,
                 skipped=len(result.skipped),
+                merged=result.merged,
                 size=size,
                 group=max(groups, default=None),
             )

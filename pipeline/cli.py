@@ -1,4 +1,4 @@
-"""`memp` command line: run, envs, perf, memory, report."""
+"""`memp` command line: run, grid, envs, perf, memory, report, view."""
 
 from __future__ import annotations
 
@@ -75,14 +75,66 @@ def run(
         return
     finally:
         rd.close()
+    from pipeline.envs import get_suite
+
     trajectories = rd.recorded_trajectories()
-    console.print(
-        task_type_table(trajectories, f"{cfg.env.name} / {cfg.env.split} / {cfg.agent.model}")
-    )
+    headline = get_suite(cfg.env).language.headline_scores
+    title = f"{cfg.env.name} / {cfg.env.split} / {cfg.agent.model}"
+    console.print(task_type_table(trajectories, title, headline))
     if len(summary.groups) > 1:
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:
         console.print(f"[yellow]note:[/yellow] {summary.sim_note}")
+
+
+@app.command()
+def grid(
+    grid_file: Annotated[
+        Path | None, typer.Argument(help="grid YAML, e.g. configs/grids/paper-build.yaml")
+    ] = None,
+    grid_dir: Annotated[Path | None, typer.Option(help="where the grid is recorded")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="continue the grid recorded in this directory")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: a local Ray)")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="live progress display")] = True,
+) -> None:
+    """Run every cell of a grid (each paired with a no-memory control) and print the tables."""
+    from actors.grid import GridRunner  # the Ray layer; pipeline/ itself never imports ray
+    from pipeline.grid.plan import GridDir
+
+    try:
+        if resume is not None:
+            gd = GridDir.resume(resume)
+        elif grid_file is None:
+            fail("give a grid file or --resume DIR")
+            return
+        else:
+            stem = grid_file.stem
+            path = grid_dir or Path("grids") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+            gd = GridDir.create(path, grid_file)
+    except USER_ERRORS as err:
+        fail(str(err))
+        return
+    console.print(f"grid directory: {gd.path} ({len(gd.cells)} cells)")
+    started = time.perf_counter()
+    try:
+        runner = GridRunner(gd, console, address=address, show_progress=progress)
+        code = runner.run()
+        if code == 0:
+            files = runner.outputs()
+            console.print(files.table, highlight=False, soft_wrap=True)
+            console.print(f"grid: {files.markdown}  {files.csv}  {files.html}  {files.manifest}")
+    except USER_ERRORS as err:
+        fail(str(err))
+        return
+    finally:
+        gd.close()
+    console.print(f"grid wall {time.perf_counter() - started:.1f}s", highlight=False)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -160,6 +212,24 @@ def report(
     console.print(f"report: {files.markdown}  {files.html}  ({len(files.images)} plots)")
 
 
+@app.command()
+def view(
+    dirs: Annotated[list[Path], typer.Argument(help="run or grid directories")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0: any free port)")] = 0,
+) -> None:
+    """Serve a read-only web viewer of runs, episodes and procedures; prints its URL."""
+    from pipeline.view.app import bind, create_app, serve
+
+    try:
+        app = create_app(dirs)
+        sock = bind(host, port)
+    except (*USER_ERRORS, OSError) as err:
+        fail(str(err))
+        return
+    serve(app, sock, lambda url: console.print(f"memp view: {url}", highlight=False))
+
+
 @perf_app.command("memory")
 def perf_memory(
     sizes: Annotated[str, typer.Option(help="comma-separated store sizes")] = "1000,10000",
@@ -174,6 +244,20 @@ def perf_memory(
         fail(f"--sizes {sizes!r}: expected comma-separated integers, e.g. 1000,10000")
         return
     console.print_json(json.dumps(anyio.run(bench_memory, parsed, queries)))
+
+
+@perf_app.command("view")
+def perf_view(
+    run_dir: Annotated[Path, typer.Argument(help="a recorded run directory")],
+    samples: Annotated[int, typer.Option(help="episode and procedure pages sampled")] = 20,
+) -> None:
+    """`memp view` time per page (cold first visit, then warm) over a real socket."""
+    from pipeline.perf.view import bench_view
+
+    try:
+        console.print_json(json.dumps(bench_view(run_dir, samples)))
+    except USER_ERRORS as err:
+        fail(str(err))
 
 
 @perf_app.command("pipeline")

@@ -131,7 +131,10 @@ class MetricsConfig(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(9464, ge=0, le=65535)  # 0: pick a free port
-    # Keep serving this long after the summary is written, so a scraper sees the final totals.
+    # After the summary: when the exporter was scraped during the run, wait at most this long for
+    # one more scrape (the one carrying the final totals); 0 never waits.
+    final_scrape_s: float = Field(60.0, ge=0.0, le=3600.0)
+    # Then keep serving this much longer (a dashboard left open, a slow second scraper).
     linger_s: float = Field(0.0, ge=0.0, le=3600.0)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 
@@ -23,12 +23,18 @@ def _row(name: str, t: Tally, score_keys: Sequence[str] = ()) -> list[str]:
     ]
 
 
-def task_type_table(trajectories: Sequence[Trajectory], title: str) -> Table:
-    """Per task type: success, steps, the env's score means (when it reports any), tokens, cost."""
+def task_type_table(
+    trajectories: Sequence[Trajectory], title: str, headline: Mapping[str, str] | None = None
+) -> Table:
+    """Per task type: success, steps, the env's score means (`headline` keys and labels, else
+    every key the episodes carry), tokens, cost."""
     table = Table(title=title)
     total = tally(trajectories)
-    keys = list(total.scores)
-    for col in ("task type", "tasks", "success", "mean steps", *keys, "tokens", "cost"):
+    labels = dict(headline) if headline else {k: k for k in total.scores}
+    keys = [k for k in labels if k in total.scores]
+    cols = ("task type", "tasks", "success", "mean steps", *(labels[k] for k in keys), "tokens",
+            "cost")  # fmt: skip
+    for col in cols:
         table.add_column(col, justify="left" if col == "task type" else "right")
     for name, t in by_task_type(trajectories).items():
         table.add_row(*_row(name, t, keys))

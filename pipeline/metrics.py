@@ -6,8 +6,9 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from pipeline.exporter import Exporter
 from pipeline.types import Trajectory
 
 if TYPE_CHECKING:  # pipeline.llm imports litellm (seconds): the driver process must not pay for it
@@ -29,15 +30,15 @@ OP_KINDS = ("add", "adjust", "discard", "stat")
 STAGES = ("rollout", "validate", "distill", "write")
 
 
-class MetricsError(RuntimeError):
-    """The exporter could not start; one line naming host, port and the fix."""
-
-
 class Metrics:
-    """memp's metrics on their own registry (so tests and several runs never collide)."""
+    """memp's metrics on their own registry (so tests and several runs never collide).
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+    `labels` (e.g. {"run": ...}, plus "cell" in a grid) are added to every series when served.
+    """
+
+    def __init__(self, labels: dict[str, str] | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.labels = dict(labels or {})
         r = self.registry
         self.episodes = Counter(
             "memp_episodes", "Episodes finished.", ["env", "status", "outcome"], registry=r
@@ -96,26 +97,32 @@ class Metrics:
             "memp_llm_concurrency_limit", "Current adaptive LLM concurrency limit.", ["endpoint"],
             registry=r,
         )  # fmt: skip
+        # Run state, so alerts can tell a finished run from a stalled or vanished one.
+        self.run_info = Gauge(
+            "memp_run_info", "1 while the run's exporter serves; labels describe the run.",
+            ["env", "split", "model", "mode"], registry=r,
+        )  # fmt: skip
+        self.run_started = Gauge(
+            "memp_run_start_time_seconds", "Unix time the run started.", registry=r
+        )
+        self.run_finished = Gauge(
+            "memp_run_finished", "1 once the run has ended in order (summary written).", registry=r
+        )
         self._window: deque[tuple[bool, int]] = deque(maxlen=WINDOW)
-        self._server = None
+        self.exporter: Exporter | None = None
 
     def start(self, host: str, port: int) -> int:
-        """Serve /metrics; returns the bound port (useful with port 0)."""
-        try:
-            server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        except OSError as err:
-            raise MetricsError(
-                f"cannot serve metrics on {host}:{port} ({err.strerror or err}); "
-                "set metrics.port to a free port, 0 for any, or metrics.enabled=false"
-            ) from None
-        self._server = server
-        return int(server.server_port)
+        """Serve these metrics alone on their own exporter; returns the bound port."""
+        exporter = Exporter()
+        exporter.sources.add(self.registry, self.labels)
+        bound = exporter.start(host, port)
+        self.exporter = exporter
+        return bound
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self.exporter is not None:
+            self.exporter.stop()
+            self.exporter = None
 
     def observe_trajectory(self, traj: Trajectory) -> None:
         env = traj.task.env
@@ -139,6 +146,7 @@ class Metrics:
         policy: str | None = None,
     ) -> None:
         """Create every label set at 0; roles are (model, role) pairs, the first one gets errors."""
+        self.run_finished.set(0)
         for status in STATUSES:
             for outcome in OUTCOMES:
                 self.episodes.labels(env=env, status=status, outcome=outcome)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pipeline.types import Granularity, Procedure
+
 # Env-agnostic defaults; each env's language (pipeline/envs/<env>/) supplies its own wording.
 AGENT_SYSTEM = """Solve the task by interacting with the environment. Each turn, think briefly and then give exactly one command.
 Answer in this format and nothing else:
@@ -69,3 +71,16 @@ def render_procedure(index: int, task_text: str, script: str | None, trajectory:
     if trajectory:
         parts.append("Trajectory:\n" + "\n".join(trajectory))
     return "\n".join(parts)
+
+
+def render_memory(
+    procedures: list[Procedure], granularity: Granularity | None = None
+) -> str | None:
+    """The memory slot: each procedure's script and/or steps, per its (or a forced) granularity."""
+    blocks = []
+    for index, proc in enumerate(procedures, start=1):
+        kind = granularity or proc.granularity
+        script = proc.script if kind in ("script", "proceduralization") else None
+        steps = proc.trajectory if kind in ("trajectory", "proceduralization") else []
+        blocks.append(render_procedure(index, proc.task_text, script, steps))
+    return "\n\n".join(blocks) or None

@@ -79,6 +79,8 @@ class MemoryCommit(Record):
     trajectory_ids: list[str] = Field(default_factory=list)
     applied: dict[str, int] = Field(default_factory=dict)  # op kind -> ops that changed memory
     skipped: int = 0
+    # add op id -> the near-duplicate it was merged into (the op log alone cannot tell)
+    merged: dict[str, str] = Field(default_factory=dict)
     size: int = 0  # active procedures after the batch
     group: int | None = None  # sync mode: the task group this commit closes
     at: float = Field(default_factory=time.time)

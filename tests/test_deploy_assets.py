@@ -8,6 +8,7 @@ undocumented env var, a committed key) that would otherwise surface only on a re
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -114,13 +115,46 @@ def test_cluster_preset_validates(cluster_cfg: RunConfig) -> None:
     assert smoke.agent.api_key_env is None
 
 
-def test_dashboard_json_parses_and_uses_provisioned_datasource() -> None:
+def _panel_datasources(board: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for panel in board["panels"]:
+        found += [panel["datasource"]] if "datasource" in panel else []
+        found += [t["datasource"] for t in panel.get("targets", []) if "datasource" in t]
+    return found
+
+
+def test_dashboard_is_importable_and_scoped_by_variables() -> None:
     board = json.loads((DEPLOY / "grafana/dashboards/memp.json").read_text())
     assert board["uid"] and board["panels"]
-    ds = yaml.safe_load((DEPLOY / "grafana/provisioning/datasources/prometheus.yml").read_text())
-    uids = {d["uid"] for d in ds["datasources"]}
-    used = {p["datasource"]["uid"] for p in board["panels"] if "datasource" in p}
-    assert used <= uids
+    # No hard-coded datasource uid: every panel and query goes through the datasource variable.
+    assert {d["uid"] for d in _panel_datasources(board)} == {"${datasource}"}
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert {"job", "run"} <= set(variables)
+    assert [i["pluginId"] for i in board["__inputs"]] == ["prometheus"]
+    # Every memp series a panel reads is scoped to the selected job and run.
+    for panel in board["panels"]:
+        for target in panel.get("targets", []):
+            for series in re.findall(r"\bmemp[_:][\w:]*(?:\{[^}]*\})?", target["expr"]):
+                assert 'job=~"$job"' in series and 'run=~"$run"' in series, (panel["title"], series)
+
+
+def test_k8s_monitoring_manifests_match_their_sources() -> None:
+    spec = importlib.util.spec_from_file_location("render", K8S / "render_monitoring.py")
+    assert spec is not None and spec.loader is not None
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    fix = "run: python deploy/k8s/render_monitoring.py"
+    assert (K8S / "prometheus-rules.yaml").read_text() == render.rules_manifest(), fix
+    assert (K8S / "grafana-dashboard.yaml").read_text() == render.dashboard_manifest(), fix
+    rule = yaml.safe_load((K8S / "prometheus-rules.yaml").read_text())
+    source = yaml.safe_load((DEPLOY / "prometheus/memp-rules.yml").read_text())
+    assert rule["kind"] == "PrometheusRule" and rule["spec"]["groups"] == source["groups"]
+    dashboard = yaml.safe_load((K8S / "grafana-dashboard.yaml").read_text())
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    board = json.loads((DEPLOY / "grafana/dashboards/memp.json").read_text())
+    assert json.loads(dashboard["data"]["memp.json"]) == board
 
 
 # ---------------------------------------------------------------- Dockerfile
@@ -234,6 +268,13 @@ def test_prometheus_scrapes_what_compose_runs(
     assert _mounts(services["ray-head"])[ray_tmp] == mounts[ray_tmp]
     assert mounts[ray_tmp] in yaml.safe_load(COMPOSE_FILE.read_text())["volumes"]
 
+    # The LiteLLM proxy serves its metrics (prometheus callback) and is scraped on its port.
+    proxy_targets = {t for sc in jobs["litellm"]["static_configs"] for t in sc["targets"]}
+    proxy_port = _flag(services["litellm"]["command"], "--port")
+    assert proxy_targets == {f"litellm:{proxy_port}"}
+    proxy = yaml.safe_load((DEPLOY / "litellm/config.yaml").read_text())
+    assert "prometheus" in proxy["litellm_settings"]["callbacks"]
+
 
 def test_grafana_provisioning_matches_mounts(services: dict[str, Any]) -> None:
     mounts = _mounts(services["grafana"])
@@ -293,10 +334,11 @@ def _by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 def test_k8s_kinds(k8s_docs: list[dict[str, Any]]) -> None:
     kinds = {d["kind"] for d in k8s_docs}
-    expected = {"RayJob", "StatefulSet", "Service", "PodMonitor", "ServiceMonitor", "Secret"}
+    expected = {"RayJob", "StatefulSet", "Service", "PodMonitor", "ServiceMonitor", "Secret",
+                "PrometheusRule", "ConfigMap"}  # fmt: skip
     assert expected <= kinds
     assert {d["apiVersion"] for d in k8s_docs if d["kind"] == "RayJob"} == {"ray.io/v1"}
-    for kind in ("PodMonitor", "ServiceMonitor"):
+    for kind in ("PodMonitor", "ServiceMonitor", "PrometheusRule"):
         assert {d["apiVersion"] for d in _by_kind(k8s_docs, kind)} == {"monitoring.coreos.com/v1"}
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     for resource in kustomization["resources"]:

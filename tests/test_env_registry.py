@@ -24,7 +24,9 @@ TOY = "tests.toy_env:ToySuite"
 def test_names_targets_and_unknown() -> None:
     assert suite_class("household").__name__ == "HouseholdSuite"
     assert suite_class(TOY) is ToySuite
-    with pytest.raises(UnknownEnvError, match="unknown env 'nope'; registered: household"):
+    with pytest.raises(
+        UnknownEnvError, match="unknown env 'nope'; registered: household, travelplanner"
+    ):
         suite_class("nope")
     with pytest.raises(UnknownEnvError, match=r"cannot import 'tests\.no_such'"):
         suite_class("tests.no_such:Suite")
@@ -66,7 +68,7 @@ def test_entry_point_env(tmp_path: Path) -> None:
         print(registered(), suite.name, suite.split_size("test"))
     """)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[0] == "['household', 'lock'] toy 10"
+    assert proc.stdout.split("\n")[0] == "['household', 'lock', 'travelplanner'] toy 10"
 
 
 def test_entry_point_shadowing_a_builtin_is_an_error(tmp_path: Path) -> None:
@@ -79,7 +81,10 @@ def test_entry_point_shadowing_a_builtin_is_an_error(tmp_path: Path) -> None:
 
 
 def test_importing_the_registry_imports_no_env() -> None:
-    code = "import sys, pipeline.envs; print([m for m in sys.modules if 'household' in m])"
+    code = (
+        "import sys, pipeline.envs; "
+        "print([m for m in sys.modules if 'household' in m or 'travelplanner' in m])"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
+from pipeline.exporter import MetricsError
 from pipeline.llm import CallEvent
-from pipeline.metrics import CallRecorder, Metrics, MetricsError
+from pipeline.metrics import CallRecorder, Metrics
 from pipeline.types import Step, Task, Trajectory, Usage
 
 
@@ -30,7 +31,7 @@ def _traj(success: bool, steps: int) -> Trajectory:
 
 AGENT_USAGE = Usage(calls=1, prompt_tokens=100, completion_tokens=7, cost_usd=0.002)
 LOW_CARDINALITY_LABELS = {"env", "status", "outcome", "model", "role", "kind", "policy", "stage",
-                          "endpoint", "le"}  # fmt: skip
+                          "endpoint", "le", "run"}  # fmt: skip
 
 
 def test_exporter_serves_catalogue() -> None:
@@ -126,3 +127,57 @@ def test_summary_counts_memory_roles_in_totals() -> None:
                                 "build": {"prompt": 50, "completion": 5}}  # fmt: skip
     assert s.tokens == {"prompt": 150, "completion": 12}
     assert s.cost_usd == pytest.approx(0.003) and s.cost_by_role["build"] == 0.001
+
+
+def test_run_labels_reach_every_series_and_cells_share_one_endpoint() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from pipeline.exporter import Exporter
+
+    cells = [Metrics({"run": "grid-1", "cell": name}) for name in ("control", "script")]
+    exporter = Exporter()
+    for m in cells:
+        m.prime("household", [("sim/household", "agent")])
+        exporter.sources.add(m.registry, m.labels)
+    cells[1].observe_trajectory(_traj(True, 3))
+    port = exporter.start("127.0.0.1", 0)
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        exporter.stop()
+    families = list(text_string_to_metric_families(body))  # one block per name, or this raises
+    names = [f.name for f in families]
+    assert len(names) == len(set(names))
+    samples = [s for f in families for s in f.samples]
+    assert {(s.labels["run"], s.labels["cell"]) for s in samples} == {
+        ("grid-1", "control"), ("grid-1", "script")
+    }  # fmt: skip
+    ok = 'memp_episodes_total{cell="script",env="household",outcome="success",run="grid-1",'
+    assert ok + 'status="ok"} 1.0' in body
+    assert 'memp_run_finished{cell="control",run="grid-1"} 0.0' in body
+
+
+def test_exporter_waits_for_a_scrape_after_the_final_values() -> None:
+    import threading
+    import time
+
+    metrics = Metrics({"run": "r"})
+    port = metrics.start("127.0.0.1", 0)
+    exporter = metrics.exporter
+    assert exporter is not None and not exporter.scraped
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        for _ in range(2):
+            urllib.request.urlopen(url, timeout=5).read()
+        assert exporter.scraped and exporter.scrape_interval() is not None
+        metrics.run_finished.set(1)
+        final = time.monotonic()
+        assert not exporter.wait_for_scrape(final, timeout=0.2)  # nobody came
+        seen: list[str] = []
+        later = threading.Timer(0.3, lambda: seen.append(urllib.request.urlopen(url).read()))
+        later.start()
+        assert exporter.wait_for_scrape(final, timeout=10)
+        later.join()
+        assert b'memp_run_finished{run="r"} 1.0' in seen[0]
+    finally:
+        metrics.stop()

@@ -263,3 +263,65 @@ def test_example_scene_does_not_leak_into_belief():
     ]
     for text in ask_many(msgs, CLEAN, range(6)):
         assert "shelf" not in text and "mug 9" not in text
+
+
+async def _play_env(env, intro: str, cfg: SimConfig, seed: int, limit: int = 40):
+    """Drive the sim against a real household env; (won, commands sent)."""
+    msgs = [
+        {"role": "system", "content": agent_system("2.1.2")},
+        {"role": "user", "content": prompts.agent_first_message(intro, None, None)},
+    ]
+    sent: list[str] = []
+    for _ in range(limit):
+        text = await aask(msgs, cfg, seed)
+        cmd = ACTION.match(text).group(1)
+        sent.append(cmd)
+        result = env.step(cmd)
+        if result.done:
+            return True, sent
+        msgs += [
+            {"role": "assistant", "content": text},
+            {"role": "user", "content": "Observation: " + result.observation},
+        ]
+    return False, sent
+
+
+def _play_seeds(goal, seeds: range) -> list[tuple[bool, list[str]]]:
+    """Episodes of the shared-spot scene, one per seed, overlapped in one event loop."""
+    from pipeline.envs.household import HouseholdEnv
+
+    async def run() -> list[tuple[bool, list[str]]]:
+        games = []
+        for seed in seeds:
+            env = HouseholdEnv()
+            games.append(_play_env(env, env.reset_scene(_shared_spot_scene(), goal), CLEAN, seed))
+        return list(await asyncio.gather(*games))
+
+    return asyncio.run(run())
+
+
+def _shared_spot_scene():
+    from pipeline.envs.household.scene import Layout, Scene
+
+    names = ("countertop 1", "cabinet 1", "cabinet 2", "drawer 1", "sidetable 1", "dresser 1")
+    kinds = tuple(n.split()[0] for n in names)
+    # cabinet 2 stands where countertop 1 does; the floorlamp stands in the dresser's contents.
+    lay = Layout("bedroom", -1, names, kinds, (3, 1, 3, 2, 5, 4), "floorlamp 1", 5)
+    return Scene(lay, ("mug 1", "book 1"), ("mug", "book"), (2, 0))
+
+
+def test_finds_an_object_in_a_receptacle_sharing_the_spot():
+    from pipeline.envs.household.goals import Goal
+
+    for won, sent in _play_seeds(Goal("pick_and_place_simple", "mug", "sidetable"), range(8)):
+        assert won, sent
+        assert sent.count("go to cabinet 2") <= 2, sent  # learns the spot is shared
+
+
+def test_uses_a_floorlamp_listed_among_contents():
+    from pipeline.envs.household.goals import Goal
+
+    goal = Goal("look_at_obj_in_light", "book", lamp="floorlamp")
+    for won, sent in _play_seeds(goal, range(4)):
+        assert won, sent
+        assert "use floorlamp 1" in sent

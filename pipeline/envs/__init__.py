@@ -28,6 +28,7 @@ ENTRY_POINT_GROUP = "memp.envs"
 BUILTIN: dict[str, str] = {
     "household": "pipeline.envs.household:HouseholdSuite",
     "alfworld": "pipeline.envs.alfworld:AlfworldSuite",
+    "travelplanner": "pipeline.envs.travelplanner:TravelPlannerSuite",
 }
 _REGISTRY: dict[str, str | type] = {}
 _LOADED: dict[str, type] = {}

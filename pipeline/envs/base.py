@@ -79,6 +79,8 @@ class EnvLanguage:
     # A last answer line starting with one of these counts as a command without its label.
     command_prefixes: ClassVar[tuple[str, ...]] = ()
     stop_words: frozenset[str] = ENGLISH_STOP_WORDS
+    # Score keys the console shows, with their column labels; empty: every key the episodes carry.
+    headline_scores: ClassVar[dict[str, str]] = {}
     script_system: str = prompts.SCRIPT_SYSTEM
     adjust_system: str = prompts.ADJUST_SYSTEM
     keywords_system: str = prompts.KEYWORDS_SYSTEM

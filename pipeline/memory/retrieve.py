@@ -13,7 +13,7 @@ from pipeline.envs.base import EnvLanguage
 from pipeline.memory.build import KeywordExtractor
 from pipeline.memory.schema import FACTS_VECTOR, QUERY_VECTOR
 from pipeline.memory.store import ProcedureStore
-from pipeline.prompts import render_procedure
+from pipeline.prompts import render_memory
 from pipeline.types import Granularity, Procedure, Record, Task, Usage
 
 
@@ -32,17 +32,6 @@ class Retrieval(Record):
     @property
     def procedure_ids(self) -> list[str]:
         return [p.id for p in self.procedures]
-
-
-def render(procedures: list[Procedure], granularity: Granularity | None = None) -> str | None:
-    """The memory slot: each procedure's script and/or steps, per its (or a forced) granularity."""
-    blocks = []
-    for index, proc in enumerate(procedures, start=1):
-        kind = granularity or proc.granularity
-        script = proc.script if kind in ("script", "proceduralization") else None
-        steps = proc.trajectory if kind in ("trajectory", "proceduralization") else []
-        blocks.append(render_procedure(index, proc.task_text, script, steps))
-    return "\n\n".join(blocks) or None
 
 
 class RetrievePolicy:
@@ -73,7 +62,7 @@ class RetrievePolicy:
             policy=self.name,
             procedures=procs,
             scores=[s for _, s in hits],
-            text=render(procs, self.granularity),
+            text=render_memory(procs, self.granularity),
             keywords=keywords,
             latency_s=time.perf_counter() - started,
             usage=usage,

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 
 from pipeline.config import SimConfig
-from pipeline.sim.belief import Belief, objects_of_kind
+from pipeline.sim.belief import Belief, at, objects_of_kind
 from pipeline.sim.goal import RIGHT_APPLIANCES, STATE_OF_VERB, WRONG_APPLIANCES, kind_of
 from pipeline.sim.memory_hints import MemoryHints
 
@@ -96,7 +96,7 @@ def _needs(b: Belief, obj: str, plan: Plan) -> str | None:
 
 
 def _go_or(b: Belief, recep: str, then: str, why: str) -> tuple[str, str]:
-    if b.location != recep:
+    if not at(b, recep):
         return f"{why} I go to {recep}.", f"go to {recep}"
     if recep in b.closed:
         return f"The {recep} is closed, so I open it.", f"open {recep}"
@@ -127,7 +127,7 @@ def _wander(b: Belief, rng: random.Random, plan: Plan) -> tuple[str, str]:
         return "I think the task is done; let me check.", "look"
     if roll < 0.25:
         return "Let me check what I am carrying.", "inventory"
-    choices = [r for r in plan.order if r != b.location] or list(plan.order) or ["room"]
+    choices = [r for r in plan.order if not at(b, r)] or list(plan.order) or ["room"]
     r = choices[rng.randrange(len(choices))]
     return f"Maybe I missed something at {r}.", f"go to {r}"
 
@@ -137,12 +137,14 @@ def _search(b: Belief, plan: Plan, what: str, rng: random.Random) -> tuple[str, 
     if r is None:
         return _wander(b, rng, plan)
     if b.visited and rng.random() < plan.distraction:
-        seen = sorted(v for v in b.visited if v != b.location)
+        seen = sorted(v for v in b.visited if not at(b, v))
         if seen:
             back = seen[rng.randrange(len(seen))]
             return f"Maybe the {what} is at {back}; let me look again.", f"go to {back}"
-    if b.location == r and r in b.closed:
+    if at(b, r) and r in b.closed:
         return f"The {r} is closed; the {what} may be inside.", f"open {r}"
+    if at(b, r) and r not in b.visited:
+        return f"The {r} stands right here; I look at it.", f"examine {r}"
     return f"I need to find a {what}. I have not checked {r} yet.", f"go to {r}"
 
 
@@ -166,7 +168,7 @@ def _transform(b: Belief, plan: Plan, obj: str, rng: random.Random) -> tuple[str
         cmd = f"{goal.verb} {obj} with {app}"
         if cmd in b.failed:
             continue
-        if b.location != app:
+        if not at(b, app):
             return (
                 f"I need to {goal.verb} the {obj}; the {kind_of(app)} should do it.",
                 f"go to {app}",
@@ -198,18 +200,16 @@ def _light(b: Belief, plan: Plan, obj: str, rng: random.Random) -> tuple[str, st
         if (cmd, where) in b.failed_at:
             continue
         return _go_or(b, where, cmd, f"I hold the {obj}; I turn on the {lamp} to look at it.")
-    # A lamp nobody has seen (a floorlamp stands beside furniture): try it place by place.
-    cmd = f"use {lamp_kind} 1"
-    if b.location is not None and (cmd, b.location) not in b.failed_at:
-        return f"Maybe the {lamp_kind} is here; I try to turn it on.", cmd
-    tried = {where for c, where in b.failed_at if c == cmd}
+    # No lamp seen yet: it stands in some receptacle's contents; look where memory says first.
     rank = {k: i for i, k in enumerate(plan.lamp_kinds)}
     todo = sorted(
-        (r for r in plan.order if r not in tried), key=lambda r: rank.get(kind_of(r), len(rank))
+        (r for r in plan.order if r not in b.visited), key=lambda r: rank.get(kind_of(r), len(rank))
     )
     if not todo:
         return _wander(b, rng, plan)
-    return f"I look for the {lamp_kind} near {todo[0]}.", f"go to {todo[0]}"
+    if at(b, todo[0]):
+        return f"The {todo[0]} stands right here; I look at it.", f"examine {todo[0]}"
+    return f"I look for the {lamp_kind} at {todo[0]}.", f"go to {todo[0]}"
 
 
 def next_action(b: Belief, plan: Plan, rng: random.Random) -> tuple[str, str]:

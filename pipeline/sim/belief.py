@@ -26,6 +26,7 @@ _TRANSFORM = re.compile(
 _TURN_ON = re.compile(r"You turn on the ([a-z]+(?: [a-z]+)? \d+)\.")
 _CARRY = re.compile(r"You are carrying: (?:a |an )?([a-z]+(?: [a-z]+)? \d+)\.")
 _ARRIVE_AT = re.compile(r"You arrive at ([a-z]+(?: [a-z]+)? \d+)\.")
+_FACING = re.compile(r"You are facing the (.+?)\. Next to it")
 _GO_TO = re.compile(r"^go to (.+)$")
 
 
@@ -40,6 +41,7 @@ class Belief:
     closed: set[str] = field(default_factory=set)
     opened: set[str] = field(default_factory=set)
     location: str | None = None
+    here: set[str] = field(default_factory=set)  # receptacles known to share the agent's spot
     held: str | None = None
     states: dict[str, set[str]] = field(default_factory=dict)  # object -> {"clean","hot","cool"}
     placed: dict[str, str] = field(default_factory=dict)  # object -> receptacle it was put in/on
@@ -104,6 +106,9 @@ def apply_step(b: Belief, action: str | None, observation: str) -> None:
         b.failed.add(action)
         b.failed_at.add((action, b.location))
         b.nothing_count += 1
+        m = _GO_TO.match(action)
+        if m and b.location is not None and m.group(1) in b.receptacles:
+            b.here.add(m.group(1))  # "go to" a real receptacle fails only where it already stands
         return
     if obs.startswith("You arrive at"):
         m = _GO_TO.match(action)
@@ -113,8 +118,12 @@ def apply_step(b: Belief, action: str | None, observation: str) -> None:
             dest = m2.group(1) if m2 else None
         if dest:
             b.location = dest
+            b.here = {dest}
             b.visited.add(dest)
             b.contents.setdefault(dest, [])
+    m = _FACING.match(obs)
+    if m and b.location is not None:
+        b.here = set(split_names(m.group(1)))
     for m in _ON_THE.finditer(obs):
         b.contents[m.group(1)] = split_list(m.group(2))
         b.visited.add(m.group(1))
@@ -130,6 +139,7 @@ def apply_step(b: Belief, action: str | None, observation: str) -> None:
     for m in _CLOSED.finditer(obs):
         b.closed.add(m.group(1))
         b.opened.discard(m.group(1))
+        b.visited.add(m.group(1))  # seen from outside; it still has to be opened
     m = _CLOSE.search(obs)
     if m:
         b.closed.add(m.group(1))
@@ -163,6 +173,16 @@ def apply_step(b: Belief, action: str | None, observation: str) -> None:
         b.held = m.group(1)
     elif obs.startswith("You are not carrying anything"):
         b.held = None
+
+
+def split_names(listing: str) -> list[str]:
+    """Names of a bare TextWorld list ("cabinet 2, and countertop 1")."""
+    return [n.removeprefix("and ").strip() for n in listing.split(", ") if n.strip()]
+
+
+def at(b: Belief, recep: str) -> bool:
+    """True when the belief puts the agent at this receptacle's spot."""
+    return recep == b.location or recep in b.here
 
 
 def rebuild(messages: list[dict[str, str]], task_text: str, after: int) -> Belief:

@@ -15,7 +15,10 @@ from pipeline.plugins import PluginError, group, load_target
 
 ENTRY_POINT_GROUP = "memp.sim_policies"
 SimPolicy = Callable[[Any, int, list[dict[str, Any]], list[dict[str, Any]] | None], Any]
-BUILTIN: dict[str, str] = {"household": "pipeline.sim.roles:respond"}
+BUILTIN: dict[str, str] = {
+    "household": "pipeline.sim.roles:respond",
+    "travelplanner": "pipeline.envs.travelplanner.sim.policy:respond",
+}
 _REGISTRY: dict[str, str | SimPolicy] = {}
 _SETTINGS: dict[str, str | type[BaseModel]] = {}
 _LOADED: dict[str, SimPolicy] = {}

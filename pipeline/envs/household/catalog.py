@@ -3,7 +3,8 @@
 Written from the facts in ALFWorld's `alfworld/gen/constants.py` (GOALS_VALID,
 VAL_RECEPTACLE_OBJECTS, VAL_ACTION_OBJECTS, OPENABLE_CLASS_LIST), lowercased as ALFWorld's text
 engine prints names.
-Sliced variants and movable-receptacle nesting are left out: the text game never uses them.
+Slicing and receptacle-objects (a fork in a mug, a mug carried with it) are left out: the six
+task types never need them.
 """
 
 from __future__ import annotations
@@ -48,10 +49,6 @@ def _words(words: str) -> tuple[str, ...]:
     return tuple(words.split())
 
 
-def _words(words: str) -> tuple[str, ...]:
-    return tuple(words.split())
-
-
 HEATABLE = _set("apple bread cup egg mug plate potato tomato")
 COOLABLE = _set("apple bowl bread cup egg lettuce mug pan plate pot potato tomato winebottle")
 CLEANABLE = _set(
@@ -69,80 +66,89 @@ VERB_APPLIANCE: dict[str, str] = {verb: app for verb, app in TRANSFORM.values()}
 VERB_ABLE: dict[str, frozenset[str]] = {"clean": CLEANABLE, "heat": HEATABLE, "cool": COOLABLE}
 VERB_STATE: dict[str, str] = {"clean": "clean", "heat": "hot", "cool": "cool"}
 
+# Tables (countertop, diningtable, coffeetable, sidetable) hold the same kinds; so do seats.
 _TABLETOP = _set(
     "alarmclock apple baseballbat basketball book bowl box bread butterknife candle cd "
-    "cellphone cloth creditcard cup dishsponge glassbottle egg fork kettle keychain knife ladle "
-    "laptop lettuce mug newspaper pan papertowel pen pencil peppershaker plate pot potato "
-    "remotecontrol saltshaker soapbar soapbottle spatula spoon spraybottle statue tennisracket "
-    "tissuebox toiletpaper tomato vase watch wateringcan winebottle handtowel"
+    "cellphone cloth creditcard cup dishsponge egg fork glassbottle handtowel kettle "
+    "keychain knife ladle laptop lettuce mug newspaper pan papertowel pen pencil "
+    "peppershaker plate pot potato remotecontrol saltshaker soapbar soapbottle spatula "
+    "spoon spraybottle statue tennisracket tissuebox toiletpaper toiletpaperroll tomato "
+    "vase watch wateringcan winebottle"
 )
 _SEAT = _set(
     "basketball book box cellphone cloth creditcard keychain laptop newspaper pillow remotecontrol"
 )
-_FURNITURE = _set(
-    "alarmclock basketball book bowl box candle cd cellphone cloth creditcard cup glassbottle "
-    "keychain laptop mug newspaper pen pencil plate remotecontrol spraybottle statue tennisracket "
-    "tissuebox toiletpaper vase watch wateringcan winebottle"
-)
 
-# What each receptacle kind may hold (the canContain facts of the PDDL domain).
+# What each receptacle kind may hold (the canContain facts of ALFWorld's scenes).
 CAN_HOLD: dict[str, frozenset[str]] = {
+    "armchair": _SEAT,
+    "bathtubbasin": _set("cloth dishsponge handtowel soapbar"),
+    "bed": _set("baseballbat basketball book cellphone laptop newspaper pillow tennisracket"),
+    "cabinet": _set(
+        "book bowl box candle cd cloth cup dishsponge glassbottle handtowel kettle ladle "
+        "mug newspaper pan peppershaker plate plunger pot saltshaker soapbar soapbottle "
+        "spraybottle tissuebox toiletpaper toiletpaperroll vase wateringcan winebottle"
+    ),
+    "cart": _set(
+        "candle cloth dishsponge handtowel mug papertowel plunger soapbar soapbottle "
+        "spraybottle statue tissuebox toiletpaper toiletpaperroll vase"
+    ),
     "coffeemachine": _set("mug"),
-    "microwave": _set("apple bowl bread cup egg glassbottle mug plate potato tomato"),
-    "stoveburner": _set("kettle pan pot"),
+    "coffeetable": _TABLETOP,
+    "countertop": _TABLETOP,
+    "desk": _set(
+        "alarmclock basketball book bowl box candle cd cellphone cloth creditcard cup "
+        "glassbottle keychain laptop mug newspaper pen pencil plate remotecontrol "
+        "soapbottle spraybottle statue tennisracket tissuebox toiletpaper toiletpaperroll "
+        "vase watch wateringcan winebottle"
+    ),
+    "diningtable": _TABLETOP,
+    "drawer": _set(
+        "book butterknife candle cd cellphone cloth creditcard dishsponge fork handtowel "
+        "keychain knife ladle newspaper pen pencil peppershaker remotecontrol saltshaker "
+        "soapbar soapbottle spatula spoon spraybottle tissuebox toiletpaper toiletpaperroll "
+        "watch wateringcan"
+    ),
+    "dresser": _set(
+        "alarmclock basketball book bowl box candle cd cellphone cloth creditcard cup "
+        "glassbottle keychain laptop mug newspaper pen pencil plate remotecontrol "
+        "spraybottle statue tennisracket tissuebox toiletpaper toiletpaperroll vase watch "
+        "wateringcan winebottle"
+    ),
     "fridge": _set(
         "apple bowl bread cup egg glassbottle lettuce mug pan plate pot potato tomato winebottle"
     ),
-    "sofa": _SEAT,
-    "armchair": _SEAT,
-    "ottoman": _SEAT,
-    "dresser": _FURNITURE,
-    "desk": _FURNITURE | {"soapbottle"},
-    "laundryhamper": _set("cloth"),
-    "bed": _set("baseballbat basketball book cellphone laptop newspaper pillow tennisracket"),
-    "toilet": _set(
-        "candle cloth dishsponge newspaper papertowel soapbar soapbottle spraybottle tissuebox "
-        "toiletpaper handtowel"
-    ),
-    "toiletpaperhanger": _set("toiletpaper"),
-    "towelholder": _set("towel"),
-    "handtowelholder": _set("handtowel"),
-    "cart": _set(
-        "candle cloth dishsponge mug papertowel plunger soapbar soapbottle spraybottle statue "
-        "tissuebox toiletpaper vase handtowel"
-    ),
-    "bathtubbasin": _set("cloth dishsponge soapbar handtowel"),
-    "sinkbasin": _set(
-        "apple bowl butterknife cloth cup dishsponge egg glassbottle fork kettle knife ladle "
-        "lettuce mug pan plate pot potato soapbar spatula spoon tomato handtowel"
-    ),
-    "cabinet": _set(
-        "book bowl box candle cd cloth cup dishsponge glassbottle kettle ladle mug newspaper pan "
-        "peppershaker plate plunger pot saltshaker soapbar soapbottle spraybottle tissuebox "
-        "toiletpaper vase wateringcan winebottle handtowel"
-    ),
-    "countertop": _TABLETOP,
-    "diningtable": _TABLETOP,
-    "coffeetable": _TABLETOP,
-    "sidetable": _TABLETOP,
-    "shelf": _set(
-        "alarmclock book bowl box candle cd cellphone cloth creditcard cup dishsponge glassbottle "
-        "kettle keychain mug newspaper papertowel pen pencil peppershaker plate pot remotecontrol "
-        "saltshaker soapbar soapbottle spraybottle statue tissuebox toiletpaper vase watch "
-        "wateringcan winebottle handtowel"
-    ),
-    "drawer": _set(
-        "book butterknife candle cd cellphone cloth creditcard dishsponge fork keychain knife "
-        "ladle newspaper pen pencil peppershaker remotecontrol saltshaker soapbar soapbottle "
-        "spatula spoon spraybottle tissuebox toiletpaper watch wateringcan handtowel"
-    ),
     "garbagecan": _set(
-        "apple bread cd cloth dishsponge egg lettuce newspaper papertowel pen pencil potato "
-        "soapbar soapbottle spraybottle tissuebox toiletpaper tomato winebottle handtowel"
+        "apple bread cd cloth dishsponge egg handtowel lettuce newspaper papertowel pen "
+        "pencil potato soapbar soapbottle spraybottle tissuebox toiletpaper toiletpaperroll "
+        "tomato winebottle"
     ),
+    "handtowelholder": _set("handtowel"),
+    "laundryhamper": _set("cloth"),
+    "microwave": _set("apple bowl bread cup egg glassbottle mug plate potato tomato"),
+    "ottoman": _SEAT,
     "safe": _set("cd cellphone creditcard keychain statue vase watch"),
-    "tvstand": _set("tissuebox"),
+    "shelf": _set(
+        "alarmclock book bowl box candle cd cellphone cloth creditcard cup dishsponge "
+        "glassbottle handtowel kettle keychain mug newspaper papertowel pen pencil "
+        "peppershaker plate pot remotecontrol saltshaker soapbar soapbottle spraybottle "
+        "statue tissuebox toiletpaper toiletpaperroll vase watch wateringcan winebottle"
+    ),
+    "sidetable": _TABLETOP,
+    "sinkbasin": _set(
+        "apple bowl butterknife cloth cup dishsponge egg fork glassbottle handtowel kettle "
+        "knife ladle lettuce mug pan plate pot potato soapbar spatula spoon tomato"
+    ),
+    "sofa": _SEAT,
+    "stoveburner": _set("kettle pan pot"),
     "toaster": frozenset(),  # holds only sliced bread, which this world does not model
+    "toilet": _set(
+        "candle cloth dishsponge handtowel newspaper papertowel soapbar soapbottle "
+        "spraybottle tissuebox toiletpaper toiletpaperroll"
+    ),
+    "toiletpaperhanger": _set("toiletpaper toiletpaperroll"),
+    "towelholder": _set("towel"),
+    "tvstand": _set("tissuebox"),
 }
 
 # Receptacle kinds per room: (kind, min count, max count, chance the kind is present at all).
@@ -178,8 +184,8 @@ ROOM_RECEPTACLES: dict[str, tuple[tuple[str, int, int, float], ...]] = {
 ROOM_OBJECTS: dict[str, tuple[str, ...]] = {
     "kitchen": _words(
         "apple bowl bread butterknife cellphone creditcard cup dishsponge egg fork glassbottle "
-        "kettle knife ladle lettuce mug pan peppershaker plate pot potato saltshaker soapbottle "
-        "spatula spoon tomato vase winebottle"
+        "kettle knife ladle lettuce mug pan papertowel peppershaker plate pot potato saltshaker "
+        "soapbottle spatula spoon tomato vase winebottle"
     ),
     "livingroom": _words(
         "book bowl box candle cellphone creditcard keychain laptop newspaper pillow plate "
@@ -190,16 +196,27 @@ ROOM_OBJECTS: dict[str, tuple[str, ...]] = {
         "laptop mug pen pencil pillow statue tennisracket tissuebox vase watch"
     ),
     "bathroom": _words(
-        "candle cloth dishsponge handtowel plunger soapbar soapbottle spraybottle tissuebox "
-        "toiletpaper towel"
+        "candle cloth dishsponge handtowel papertowel plunger soapbar soapbottle spraybottle "
+        "tissuebox toiletpaper toiletpaperroll towel"
     ),
 }
 
 # Object kinds only valid_unseen scenes contain (ALFWorld's unseen split has novel objects too).
 UNSEEN_OBJECTS: frozenset[str] = _set("potato ladle statue cd spraybottle wateringcan")
 
-# Lamps: a desklamp stands on one of these; a floorlamp stands on the floor next to a receptacle.
+# Lamps: the receptacle a lamp stands in (ALFWorld's `use` needs the lamp inReceptacle of one).
 DESKLAMP_HOSTS: tuple[str, ...] = ("desk", "sidetable", "dresser")
+FLOORLAMP_HOSTS: tuple[str, ...] = _words(
+    "sidetable dresser desk armchair sofa bed shelf coffeetable ottoman"
+)
+# Receptacles that may share a navigation spot with a host kind (a cabinet under a countertop),
+# as ALFWorld scenes place several receptacles at one location.
+SHARED_SPOT: dict[str, tuple[str, ...]] = {
+    "cabinet": ("countertop", "sinkbasin", "shelf"),
+    "drawer": ("countertop", "desk", "dresser", "sidetable"),
+    "shelf": ("cabinet",),
+}
+SHARE_CHANCE = 0.2
 LAMP_ROOMS: frozenset[str] = frozenset({"livingroom", "bedroom"})
 
 # Layout ids per room: ALFWorld keeps 24 floor plans per room type for training, 6 held out.
@@ -263,6 +280,8 @@ plunger: cabinet 3, cart 1
 soapbar: countertop 3, toilet 2, bathtubbasin 2, sinkbasin 2, cabinet 1
 spraybottle: toilet 3, cabinet 3, countertop 2, garbagecan 1, cart 1
 toiletpaper: toiletpaperhanger 4, toilet 2, cabinet 2, countertop 1, drawer 1, garbagecan 1
+toiletpaperroll: toiletpaperhanger 3, cabinet 3, toilet 2, countertop 1, cart 1
+papertowel: countertop 3, shelf 1, cart 1, garbagecan 1
 towel: towelholder 5
 """
 

@@ -18,11 +18,12 @@ Commands (names are lowercase with an instance number, e.g. "cabinet 3"):
   go to {recep} | open {recep} | close {recep} | take {obj} from {recep}
   {move_cmd}
   heat {obj} with {recep} | cool {obj} with {recep} | clean {obj} with {recep}
-  use {lamp} | examine {thing} | inventory | look
+  use {lamp} | examine {thing} | inventory | look{help_cmd}
 If a command is not possible the environment answers "Nothing happens.".
 """
 
 MOVE_CMD = {"2.1.2": "move {obj} to {recep}", "2.1.1": "put {obj} in/on {recep}"}
+HELP_CMD = {"2.1.2": " | help", "2.1.1": ""}  # only grammar 2.1.2 has a help command
 
 SCRIPT_SYSTEM = """You write procedural memory for a household agent.
 Given a task and a successful trajectory, write a short script of the critical steps that would solve
@@ -42,7 +43,7 @@ lowercase keywords. Answer with the list only."""
 
 VERBS = (
     "go to ", "open ", "close ", "take ", "move ", "put ", "heat ", "cool ", "clean ",
-    "use ", "examine ", "inventory", "look",
+    "use ", "examine ", "inventory", "look", "help",
 )  # fmt: skip
 
 # Each type's worked example comes from the first train task of that type, so it never changes.
@@ -51,7 +52,9 @@ _EXAMPLE_SEARCH_LIMIT = 200
 
 def agent_system(grammar: str) -> str:
     """The agent's system prompt for one ALFWorld grammar version."""
-    return AGENT_SYSTEM.replace("{move_cmd}", MOVE_CMD[grammar])
+    return AGENT_SYSTEM.replace("{move_cmd}", MOVE_CMD[grammar]).replace(
+        "{help_cmd}", HELP_CMD[grammar]
+    )
 
 
 class HouseholdLanguage(EnvLanguage):

@@ -23,9 +23,9 @@ class Layout:
     layout_id: int
     names: tuple[str, ...]  # "cabinet 1", ... in the order the room overview lists them
     kinds: tuple[str, ...]
-    locs: tuple[int, ...]  # navigation point numbers shown by grammar 2.1.1
+    locs: tuple[int, ...]  # navigation spot numbers shown by grammar 2.1.1; shared spots repeat
     lamp: str | None  # "desklamp 1" / "floorlamp 1" in living rooms and bedrooms, else None
-    lamp_at: int  # receptacle index the lamp stands on (desklamp) or next to (floorlamp); -1: none
+    lamp_at: int  # index of the receptacle whose contents list the lamp; -1: no lamp
 
     @property
     def lamp_kind(self) -> str | None:
@@ -49,17 +49,42 @@ def layout(room: str, layout_id: int) -> Layout:
         for n in range(1, rng.randint(lo, hi) + 1):
             names.append(f"{kind} {n}")
             kinds.append(kind)
-    locs = list(range(1, len(names) + 1))
-    rng.shuffle(locs)
+    spot = _spots(rng, kinds)
+    # Loc numbers of the spots: one number is the agent's start spot, which has no receptacle.
+    numbers = list(range(1, max(spot) + 3))
+    rng.shuffle(numbers)
+    locs = [numbers[s] for s in spot]
     lamp: str | None = None
     lamp_at = -1
     if room in catalog.LAMP_ROOMS:
-        hosts = [i for i, k in enumerate(kinds) if k in catalog.DESKLAMP_HOSTS]
-        if hosts and rng.random() < 0.7:
-            lamp, lamp_at = "desklamp 1", rng.choice(hosts)
-        else:
-            lamp, lamp_at = "floorlamp 1", rng.randrange(len(names))
+        desk = [i for i, k in enumerate(kinds) if k in catalog.DESKLAMP_HOSTS]
+        floor = [i for i, k in enumerate(kinds) if k in catalog.FLOORLAMP_HOSTS]
+        if desk and (rng.random() < 0.7 or not floor):
+            lamp, lamp_at = "desklamp 1", rng.choice(desk)
+        elif floor:
+            lamp, lamp_at = "floorlamp 1", rng.choice(floor)
     return Layout(room, layout_id, tuple(names), tuple(kinds), tuple(locs), lamp, lamp_at)
+
+
+def _spots(rng: random.Random, kinds: list[str]) -> list[int]:
+    """Spot index per receptacle; a guest kind sometimes shares a host's spot (no chains)."""
+    guest_of: dict[int, int] = {}
+    hosting: set[int] = set()
+    for i, kind in enumerate(kinds):
+        if i in hosting:
+            continue
+        hosts = [
+            j
+            for j, k in enumerate(kinds)
+            if k in catalog.SHARED_SPOT.get(kind, ()) and j not in hosting and j not in guest_of
+        ]
+        if hosts and rng.random() < catalog.SHARE_CHANCE:
+            host = rng.choice(hosts)
+            guest_of[i] = host
+            hosting.add(host)
+    own = [i for i in range(len(kinds)) if i not in guest_of]
+    spot = {i: n for n, i in enumerate(own)}
+    return [spot[guest_of.get(i, i)] for i in range(len(kinds))]
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,12 @@ def survey(env: HouseholdEnv) -> Survey:
 class _Runner:
     """Plays commands on the live env, refusing any that is not admissible."""
 
-    def __init__(self, env: HouseholdEnv, max_steps: int) -> None:
+    def __init__(self, env: HouseholdEnv, max_steps: int, receptacles: list[str]) -> None:
         self.env = env
         self.max_steps = max_steps
+        self.receptacles = receptacles
         self.trace: Trace = []
-        self.at: str | None = None
+        self.here: set[str] = set()  # receptacles at the agent's spot (several may share one)
         self.opened: set[str] = set()
 
     def act(self, cmd: str) -> str:
@@ -85,11 +86,13 @@ class _Runner:
         self.trace.append((cmd, obs))
         return obs
 
-    def go(self, recep: str, closed: set[str]) -> None:
-        if self.at != recep:
+    def go(self, recep: str, closed: set[str] | None = None) -> None:
+        if recep not in self.here:
             self.act(f"go to {recep}")
-            self.at = recep
-        if recep in closed and recep not in self.opened:
+            # Where it now stands, "go to" is not offered for any receptacle of the same spot.
+            offered = set(self.env.admissible_commands())
+            self.here = {r for r in self.receptacles if f"go to {r}" not in offered}
+        if closed and recep in closed and recep not in self.opened:
             self.act(f"open {recep}")
             self.opened.add(recep)
 
@@ -102,11 +105,15 @@ class _Runner:
 
 
 def _cost(runner: _Runner, recep: str, closed: set[str]) -> int:
-    return (runner.at != recep) + (recep in closed and recep not in runner.opened)
+    return (recep not in runner.here) + (recep in closed and recep not in runner.opened)
 
 
 def _appliance(env: HouseholdEnv, verb: str, obj: str) -> str:
     """The receptacle whose admissible commands offer `verb obj with it` (found by probing)."""
+    offer = f"{verb} {obj} with "
+    for cmd in env.admissible_commands():
+        if cmd.startswith(offer):
+            return cmd[len(offer) :]
     for cmd in env.admissible_commands():
         if cmd.startswith("go to "):
             recep = cmd[len("go to ") :]
@@ -123,7 +130,7 @@ def solve(env: HouseholdEnv, goal_text: str, max_steps: int = 50) -> Trace:
     if goal is None:
         raise SolverError(f"unparsable goal: {goal_text!r}")
     found = survey(env)
-    runner = _Runner(env, max_steps)
+    runner = _Runner(env, max_steps, list(found.contents))
     if goal.task_type == "look_at_obj_in_light":
         _solve_light(runner, found, goal)
     else:
@@ -163,9 +170,7 @@ def _solve_place(runner: _Runner, found: Survey, goal: Goal) -> None:
         runner.act(f"take {obj} from {src}")
         if goal.transform:
             appliance = _appliance(runner.env, goal.transform, obj)
-            if runner.at != appliance:
-                runner.act(f"go to {appliance}")
-                runner.at = appliance
+            runner.go(appliance)
             runner.act(f"{goal.transform} {obj} with {appliance}")
         runner.go(target, found.closed)
         runner.place(obj, target)

@@ -6,15 +6,37 @@ from collections.abc import Sequence
 
 NOTHING = "Nothing happens."
 WELCOME = "-= Welcome to TextWorld, ALFRED! =-"
+# Grammar 2.1.2's help text, as TextWorld prints it (the grammar's leading newline is dropped).
+HELP = (
+    "Available commands:\n"
+    "  look:                             look around your current location\n"
+    "  inventory:                        check your current inventory\n"
+    "  go to (receptacle):               move to a receptacle\n"
+    "  open (receptacle):                open a receptacle\n"
+    "  close (receptacle):               close a receptacle\n"
+    "  take (object) from (receptacle):  take an object from a receptacle\n"
+    "  move (object) to (receptacle):  place an object in or on a receptacle\n"
+    "  examine (something):              examine a receptacle or an object\n"
+    "  use (object):                     use an object\n"
+    "  heat (object) with (receptacle):  heat an object using a receptacle\n"
+    "  clean (object) with (receptacle): clean an object using a receptacle\n"
+    "  cool (object) with (receptacle):  cool an object using a receptacle\n"
+    "  slice (object) with (object):     slice an object using a sharp object\n"
+)
 
 
-def item_list(names: Sequence[str]) -> str:
-    """TextWorld list: article always "a", last separator ", and", empty list "nothing"."""
+def bare_list(names: Sequence[str]) -> str:
+    """TextWorld's list display: ", " between items, ", and " before the last (even of two)."""
     if not names:
         return "nothing"
     if len(names) == 1:
-        return "a " + names[0]
-    return "a " + ", a ".join(names[:-1]) + ", and a " + names[-1]
+        return names[0]
+    return ", ".join(names[:-1]) + ", and " + names[-1]
+
+
+def item_list(names: Sequence[str]) -> str:
+    """A bare_list with the article "a" before every item (TextWorld never says "an")."""
+    return bare_list(["a " + n for n in names])
 
 
 def receptacle_view(name: str, openable: bool, opened: bool, contents: Sequence[str]) -> str:
@@ -87,8 +109,9 @@ def look_around(receptacles: Sequence[str]) -> str:
     )
 
 
-def look_facing(recep: str, floor: Sequence[str]) -> str:
-    return f"You are facing the {recep}. Next to it, you see {item_list(floor)}."
+def look_facing(receps: Sequence[str], floor: Sequence[str]) -> str:
+    """`look` at a spot: every receptacle standing there, then what TextWorld counts as beside."""
+    return f"You are facing the {bare_list(receps)}. Next to it, you see {item_list(floor)}."
 
 
 def intro(receptacles: Sequence[str], goal: str) -> str:

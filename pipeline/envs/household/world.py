@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Callable
 
 from pipeline.envs.household import catalog, text
@@ -13,6 +14,12 @@ ROOM = -1  # agent location: the middle of the room, before the first "go to"
 CLEAN, HOT, COOL = 1, 2, 4
 
 Outcome = tuple[str, bool]  # (observation, valid)
+
+
+def sort_key(name: str) -> tuple[str, int]:
+    """ALFWorld's list order: kind name, then instance number descending."""
+    kind, _, number = name.rpartition(" ")
+    return kind, -int(number)
 
 
 class _Static:
@@ -29,18 +36,32 @@ class _Static:
         self.r_index = {n: i for i, n in enumerate(lay.names)}
         self.r_openable = tuple(k in catalog.OPENABLE for k in lay.kinds)
         self.r_holds = tuple(catalog.CAN_HOLD.get(k, frozenset()) for k in lay.kinds)
+        self.r_sorted = tuple(sorted(lay.names, key=sort_key))
+        # Receptacles standing at each location, in list order.
+        at: dict[int, list[int]] = {}
+        for r in sorted(range(len(lay.names)), key=lambda i: sort_key(lay.names[i])):
+            at.setdefault(lay.locs[r], []).append(r)
+        self.at_loc = {loc: tuple(rs) for loc, rs in at.items()}
+        # The "go to" commands offered from each spot (all but the spot's own receptacles).
+        self.go_from = {
+            loc: [f"go to {n}" for i, n in enumerate(lay.names) if lay.locs[i] != loc]
+            for loc in (ROOM, *self.at_loc)
+        }
         names = list(scene.obj_names)
         kinds = list(scene.obj_kinds)
         self.lamp = len(names) if lay.lamp else -1  # the lamp is the last object id
         self.lamp_at = lay.lamp_at
-        self.floor_lamp = lay.lamp_kind == "floorlamp"
         if lay.lamp:
             names.append(lay.lamp)
             kinds.append(str(lay.lamp_kind))
         self.o_names = tuple(names)
         self.o_kinds = tuple(kinds)
         self.o_index = {n: i for i, n in enumerate(names)}
-        self.goal_objs = tuple(i for i, k in enumerate(kinds) if k == goal.obj)
+        order = sorted(range(len(names)), key=lambda i: sort_key(names[i]))
+        self.o_rank = [0] * len(names)
+        for rank, o in enumerate(order):
+            self.o_rank[o] = rank
+        self.goal_objs = frozenset(i for i, k in enumerate(kinds) if k == goal.obj)
         # State bits the placed object must carry: none for plain placing.
         self.need = {"clean": CLEAN, "heat": HOT, "cool": COOL}.get(goal.transform or "", 0)
 
@@ -48,7 +69,7 @@ class _Static:
 class World:
     """Mutable episode state over a shared `_Static`; `clone()` is cheap for look-ahead search."""
 
-    __slots__ = ("contents", "flags", "held", "lamp_on", "loc", "opened", "s")
+    __slots__ = ("contents", "flags", "held", "lamp_on", "loc", "opened", "s", "taken_from")
 
     def __init__(self, scene: Scene, goal: Goal, grammar: str = "2.1.2") -> None:
         self.s = _Static(scene, goal, grammar)
@@ -57,11 +78,16 @@ class World:
         self.lamp_on = False
         self.opened = [False] * len(self.s.r_names)
         self.flags = [0] * len(self.s.o_names)
+        # Per object, a bit per receptacle it was taken from and not put back in: TextWorld keeps
+        # that not_inreceptacle fact, and its `look` lists such objects as "next to" a receptacle.
+        self.taken_from = [0] * len(self.s.o_names)
         self.contents: list[list[int]] = [[] for _ in self.s.r_names]
-        for obj, recep in enumerate(scene.obj_start):
-            self.contents[recep].append(obj)
-        if self.s.lamp >= 0 and not self.s.floor_lamp:
-            self.contents[self.s.lamp_at].append(self.s.lamp)
+        rank = self.s.o_rank.__getitem__
+        starts = list(scene.obj_start)
+        if self.s.lamp >= 0:
+            starts.append(self.s.lamp_at)
+        for obj, recep in enumerate(starts):
+            insort(self.contents[recep], obj, key=rank)
 
     def clone(self) -> World:
         twin = object.__new__(World)
@@ -69,16 +95,18 @@ class World:
         twin.loc, twin.held, twin.lamp_on = self.loc, self.held, self.lamp_on
         twin.opened = self.opened[:]
         twin.flags = self.flags[:]
+        twin.taken_from = self.taken_from[:]
         twin.contents = [c[:] for c in self.contents]
         return twin
 
     def intro(self) -> str:
-        return text.intro(self.s.r_names, self.s.goal_text)
+        return text.intro(self.s.r_sorted, self.s.goal_text)
 
     # -- commands ---------------------------------------------------------------------------
 
     def step(self, command: str) -> Outcome:
-        """Apply one command exactly as typed; anything inapplicable is "Nothing happens."."""
+        """Apply one command (surrounding whitespace stripped, as TextWorld does); else exact."""
+        command = command.strip()
         head, sep, rest = command.partition(" ")
         if not sep:
             if head == "look":
@@ -86,6 +114,8 @@ class World:
             if head == "inventory":
                 held = None if self.held == HELD else self.s.o_names[self.held]
                 return text.inventory(held), True
+            if head == "help" and self.s.grammar == "2.1.2":
+                return text.HELP, True
             return text.NOTHING, False
         handler = _HANDLERS.get(head)
         if handler is None:
@@ -102,28 +132,29 @@ class World:
         )
 
     def _look(self) -> str:
+        s = self.s
         if self.loc == ROOM:
-            return text.look_around(self.s.r_names)
-        floor = [self.s.o_names[self.s.lamp]] if self._floor_lamp_here() else []
-        return text.look_facing(self.s.r_names[self.loc], floor)
-
-    def _floor_lamp_here(self) -> bool:
-        return self.s.floor_lamp and self.s.lamp_at == self.loc
+            return text.look_around(())  # the start spot has no receptacle
+        here = s.at_loc[self.loc]
+        floor = []
+        for o in sorted((o for r in here for o in self.contents[r]), key=s.o_rank.__getitem__):
+            floor += [s.o_names[o] for r in here if self.taken_from[o] >> r & 1]
+        return text.look_facing([s.r_names[r] for r in here], floor)
 
     def _go(self, rest: str) -> Outcome:
         if not rest.startswith("to "):
             return text.NOTHING, False
         r = self.s.r_index.get(rest[3:])
-        if r is None:
+        if r is None or self.s.r_locs[r] == self.loc:
             return text.NOTHING, False
-        self.loc = r
         s = self.s
-        return text.arrival(s.grammar, s.r_names[r], s.r_locs[r], self._view(r)), True
+        self.loc = s.r_locs[r]
+        return text.arrival(s.grammar, s.r_names[r], self.loc, self._view(r)), True
 
     def _here(self, name: str) -> int:
-        """Index of the named receptacle when the agent stands at it, else -1."""
+        """Index of the named receptacle when it stands where the agent is, else -1."""
         r = self.s.r_index.get(name, -1)
-        return r if r == self.loc else -1
+        return r if r >= 0 and self.s.r_locs[r] == self.loc else -1
 
     def _open(self, rest: str) -> Outcome:
         r = self._here(rest)
@@ -151,6 +182,7 @@ class World:
         if not self._reachable(r) or o not in self.contents[r]:
             return text.NOTHING, False
         self.contents[r].remove(o)
+        self.taken_from[o] |= 1 << r
         self.held = o
         return text.picked(o_name, r_name), True
 
@@ -161,23 +193,23 @@ class World:
             return text.NOTHING, False
         if self.s.o_kinds[o] not in self.s.r_holds[r]:
             return text.NOTHING, False
-        self.contents[r].append(o)
+        insort(self.contents[r], o, key=self.s.o_rank.__getitem__)
+        self.taken_from[o] &= ~(1 << r)
         self.held = HELD
         return text.placed(self.s.grammar, o_name, r_name), True
 
     def _move(self, rest: str) -> Outcome:
-        # "move X to Y" exists only in grammar 2.1.2; 2.1.1 knows just "put".
+        # Grammar 2.1.2 places with "move X to Y" only; 2.1.1 with the literal "put X in/on Y".
         o_name, sep, r_name = rest.partition(" to ")
         if not sep or self.s.grammar != "2.1.2":
             return text.NOTHING, False
         return self._place(o_name, r_name)
 
     def _put(self, rest: str) -> Outcome:
-        for sep in (" in/on ", " in ", " on "):
-            o_name, found, r_name = rest.partition(sep)
-            if found:
-                return self._place(o_name, r_name)
-        return text.NOTHING, False
+        o_name, sep, r_name = rest.partition(" in/on ")
+        if not sep or self.s.grammar != "2.1.1":
+            return text.NOTHING, False
+        return self._place(o_name, r_name)
 
     def _transform(self, verb: str, rest: str) -> Outcome:
         o_name, sep, r_name = rest.partition(" with ")
@@ -197,9 +229,12 @@ class World:
             self.flags[o] = (self.flags[o] | COOL) & ~HOT
         return text.transformed(verb, o_name, r_name), True
 
+    def _lamp_here(self) -> bool:
+        s = self.s
+        return s.lamp >= 0 and s.r_locs[s.lamp_at] == self.loc
+
     def _use(self, rest: str) -> Outcome:
-        lamp = self.s.lamp
-        if lamp < 0 or rest != self.s.o_names[lamp] or self.loc != self.s.lamp_at:
+        if not self._lamp_here() or rest != self.s.o_names[self.s.lamp]:
             return text.NOTHING, False
         self.lamp_on = True  # ALFWorld's isToggled is sticky, and its feedback always says "on"
         return text.turned_on(rest), True
@@ -223,40 +258,44 @@ class World:
             return (
                 self.held in s.goal_objs
                 and self.lamp_on
-                and self.loc == s.lamp_at
+                and self._lamp_here()
                 and s.o_kinds[s.lamp] == s.goal.lamp
             )
-        placed = 0
+        # Two distinct objects must share one receptacle instance for pick_two.
+        needed = 2 if s.goal.task_type == "pick_two_obj_and_place" else 1
         for r, items in enumerate(self.contents):
             if s.r_kinds[r] != s.goal.recep:
                 continue
-            for o in items:
-                if o in s.goal_objs and (self.flags[o] & s.need) == s.need:
-                    placed += 1
-        return placed >= (2 if s.goal.task_type == "pick_two_obj_and_place" else 1)
+            ready = [o for o in items if o in s.goal_objs and self.flags[o] & s.need == s.need]
+            if len(ready) >= needed:
+                return True
+        return False
 
     def admissible(self) -> list[str]:
         """Every command that would not answer "Nothing happens." in the current state."""
         s = self.s
-        cmds = ["look", "inventory"] + [f"go to {n}" for n in s.r_names]
-        r = self.loc
+        here = s.at_loc.get(self.loc, ())
+        cmds = ["look", "inventory", *s.go_from[self.loc]]
+        if s.grammar == "2.1.2":
+            cmds.append("help")
         held = self.held
         if held != HELD:
             cmds.append(f"examine {s.o_names[held]}")
-        if r != ROOM:
+        if here and self._lamp_here():
+            cmds.append(f"use {s.o_names[s.lamp]}")
+        for r in here:
             name = s.r_names[r]
             cmds.append(f"examine {name}")
             if s.r_openable[r]:
                 cmds.append(f"close {name}" if self.opened[r] else f"open {name}")
-            if s.lamp >= 0 and s.lamp_at == r:
-                cmds.append(f"use {s.o_names[s.lamp]}")
-            if self._reachable(r) and held == HELD:
+            reachable = self._reachable(r)
+            if reachable and held == HELD:
                 cmds += [
                     f"take {s.o_names[o]} from {name}" for o in self.contents[r] if o != s.lamp
                 ]
             if held != HELD:
                 o_name, kind = s.o_names[held], s.o_kinds[held]
-                if self._reachable(r) and kind in s.r_holds[r]:
+                if reachable and kind in s.r_holds[r]:
                     if s.grammar == "2.1.2":
                         cmds.append(f"move {o_name} to {name}")
                     else:
@@ -264,7 +303,7 @@ class World:
                 for verb, appliance in _VERB_APPLIANCE:
                     if s.r_kinds[r] == appliance and kind in catalog.VERB_ABLE[verb]:
                         cmds.append(f"{verb} {o_name} with {name}")
-        return sorted(cmds)
+        return sorted(cmds)  # no duplicates: each command names a distinct (verb, arguments)
 
 
 _VERB_APPLIANCE = tuple(catalog.VERB_APPLIANCE.items())

@@ -1,0 +1,1 @@
+"""`memp grid`: many run configurations as one experiment, memory cells paired with controls."""

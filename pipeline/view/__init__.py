@@ -1,0 +1,1 @@
+"""`memp view`: a read-only web viewer over run and grid directories."""
