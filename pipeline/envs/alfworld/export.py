@@ -53,16 +53,17 @@ def problem(scene: Scene, goal: Goal, name: str = "memp") -> str:
     if lay.lamp is not None:
         objs.append(lay.lamp)
         homes.append(lay.lamp_at)
-    start = len(recs) + 1  # the agent's spot in the middle of the room: a loc of no receptacle
-    locs = [f"loc {n}" for n in lay.locs] + [f"loc {start}"]
-    rid, oid, lid = _ids(recs), _ids(objs), _ids(locs)
+    start = max(lay.locs, default=0) + 1  # the agent's spot mid-room: a loc of no receptacle
+    locs = [f"loc {n}" for n in lay.locs] + [f"loc {start}"]  # shared spots repeat
+    unique_locs = list(dict.fromkeys(locs))
+    rid, oid, lid = _ids(recs), _ids(objs), _ids(unique_locs)
     okinds = [o.rsplit(" ", 1)[0] for o in objs]
     rtypes = sorted({rtype(k) for k in lay.kinds} | ({rtype(goal.recep)} if goal.recep else set()))
     otypes = sorted({otype(k) for k in okinds} | {otype(goal.obj)})
     decl = ["agent1 - agent"]
     decl += [f"{t} - rtype" for t in rtypes] + [f"{t} - otype" for t in otypes]
     decl += [f"{rid[r]} - receptacle" for r in recs] + [f"{oid[o]} - object" for o in objs]
-    decl += [f"{lid[loc]} - location" for loc in locs]
+    decl += [f"{lid[loc]} - location" for loc in unique_locs]
     init = [f"(atLocation agent1 {lid[locs[-1]]})"]
     for i, r in enumerate(recs):
         init.append(f"(receptacleType {rid[r]} {rtype(lay.kinds[i])})")
