@@ -91,7 +91,7 @@ def _read(language: EnvLanguage, result: LLMResult) -> tuple[Action, dict[str, A
 
 
 async def _reset(env: Any, task: Task) -> str:
-    # A slow engine offers `areset`/`astep` that run off the event loop (e.g. env alfworld).
+    # A slow engine offers `areset`/`astep` that run it off the event loop.
     areset = getattr(env, "areset", None)
     return await areset(task) if areset is not None else env.reset(task)
 
@@ -160,6 +160,6 @@ async def _play(
                 prefixed = language.observation_prefix + observation
                 messages.append({"role": "user", "content": prefixed})
     finally:
-        close = getattr(env, "close", None)  # engines pooled per process (alfworld)
+        close = getattr(env, "close", None)  # an env may hand pooled resources back
         if close is not None:
             close()
