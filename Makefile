@@ -37,7 +37,7 @@ format: $(STAMP)
 
 lock: $(BIN)/python
 	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
-	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --generate-hashes \
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --extra alfworld --generate-hashes \
 		--python-version 3.11 -o requirements.lock
 
 perf: $(STAMP)

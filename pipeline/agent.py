@@ -11,7 +11,7 @@ import anyio
 
 from pipeline.config import AgentConfig, EnvConfig
 from pipeline.envs import EnvSuite
-from pipeline.envs.base import Action, EnvLanguage
+from pipeline.envs.base import Action, EnvLanguage, StepResult
 from pipeline.llm import LLMClient, LLMError, LLMResult
 from pipeline.types import Step, Task, Trajectory, stable_id
 
@@ -90,6 +90,17 @@ def _read(language: EnvLanguage, result: LLMResult) -> tuple[Action, dict[str, A
     return action, message
 
 
+async def _reset(env: Any, task: Task) -> str:
+    # A slow engine offers `areset`/`astep` that run it off the event loop.
+    areset = getattr(env, "areset", None)
+    return await areset(task) if areset is not None else env.reset(task)
+
+
+async def _step(env: Any, command: str) -> StepResult:
+    astep = getattr(env, "astep", None)
+    return await astep(command) if astep is not None else env.step(command)
+
+
 async def _play(
     traj: Trajectory,
     suite: EnvSuite,
@@ -100,46 +111,55 @@ async def _play(
 ) -> None:
     language = suite.language
     env = suite.make()
-    task = traj.task
-    opening = env.reset(task)
-    example = language.one_shot_example(task) if agent.one_shot else None
-    tools = language.tools()
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": language.system_prompt(task)},
-        {"role": "user", "content": language.first_message(opening, task, example, memory_text)},
-    ]
-    for _ in range(env_cfg.step_limit):
-        result = await llm.complete(_window(messages, agent.history_steps), "agent", tools)
-        traj.usage = traj.usage + result.usage
-        action, call_message = _read(language, result)
-        messages.append(call_message or {"role": "assistant", "content": result.text})
-        if action.command is None:
-            observation, valid, done, success = language.format_hint, False, False, False
-        else:
-            outcome = env.step(action.command)
-            observation, valid = outcome.observation, outcome.valid
-            done, success = outcome.done, outcome.success
-            if outcome.scores:
-                traj.scores = dict(outcome.scores)
-        raw = result.text if call_message is None else json.dumps(call_message["tool_calls"])
-        traj.steps.append(
-            Step(
-                thought=action.thought,
-                action=action.command or "",
-                observation=observation,
-                valid=valid,
-                tool_call=call_message is not None,
-                raw=None if action.command is not None else raw[:2000],
-                prompt_tokens=result.usage.prompt_tokens,
-                completion_tokens=result.usage.completion_tokens,
-                latency_s=result.latency_s,
+    try:
+        task = traj.task
+        opening = await _reset(env, task)
+        example = language.one_shot_example(task) if agent.one_shot else None
+        tools = language.tools()
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": language.system_prompt(task)},
+            {
+                "role": "user",
+                "content": language.first_message(opening, task, example, memory_text),
+            },
+        ]
+        for _ in range(env_cfg.step_limit):
+            result = await llm.complete(_window(messages, agent.history_steps), "agent", tools)
+            traj.usage = traj.usage + result.usage
+            action, call_message = _read(language, result)
+            messages.append(call_message or {"role": "assistant", "content": result.text})
+            if action.command is None:
+                observation, valid, done, success = language.format_hint, False, False, False
+            else:
+                outcome = await _step(env, action.command)
+                observation, valid = outcome.observation, outcome.valid
+                done, success = outcome.done, outcome.success
+                if outcome.scores:
+                    traj.scores = dict(outcome.scores)
+            raw = result.text if call_message is None else json.dumps(call_message["tool_calls"])
+            traj.steps.append(
+                Step(
+                    thought=action.thought,
+                    action=action.command or "",
+                    observation=observation,
+                    valid=valid,
+                    tool_call=call_message is not None,
+                    raw=None if action.command is not None else raw[:2000],
+                    prompt_tokens=result.usage.prompt_tokens,
+                    completion_tokens=result.usage.completion_tokens,
+                    latency_s=result.latency_s,
+                )
             )
-        )
-        if done:
-            traj.success = success
-            return
-        if call_message is not None:
-            tool_id = call_message["tool_calls"][0]["id"]
-            messages.append({"role": "tool", "tool_call_id": tool_id, "content": observation})
-        else:
-            messages.append({"role": "user", "content": language.observation_prefix + observation})
+            if done:
+                traj.success = success
+                return
+            if call_message is not None:
+                tool_id = call_message["tool_calls"][0]["id"]
+                messages.append({"role": "tool", "tool_call_id": tool_id, "content": observation})
+            else:
+                prefixed = language.observation_prefix + observation
+                messages.append({"role": "user", "content": prefixed})
+    finally:
+        close = getattr(env, "close", None)  # an env may hand pooled resources back
+        if close is not None:
+            close()

@@ -164,8 +164,20 @@ def envs(
 
 
 @perf_app.command("env")
-def perf_env(seconds: float = 3.0, seed: int = 0) -> None:
-    """Household env steps/s on one core (target >= 20,000)."""
+def perf_env(
+    seconds: float = 3.0, seed: int = 0, env: str = "household", episodes: int = 8
+) -> None:
+    """Env steps/s: household on one core (target >= 20,000); alfworld with event-loop stall."""
+    if env == "alfworld":
+        from pipeline.config import EnvConfig
+        from pipeline.perf.alfworld_env import bench_alfworld
+
+        try:
+            result = bench_alfworld(EnvConfig(name="alfworld"), episodes=episodes, seed=seed)
+        except USER_ERRORS as err:
+            fail(str(err))
+        console.print_json(json.dumps(result))
+        return
     from pipeline.perf.env import bench_env
 
     result = bench_env(seconds=seconds, seed=seed)

@@ -13,7 +13,11 @@ from pipeline.config import ConfigError, load_config
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_presets_load() -> None:
+def test_presets_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.envs.alfworld.export import export_games
+
+    export_games(tmp_path, per_type=1)  # alfworld-sim.yaml checks its game directory at load
+    monkeypatch.setenv("ALFWORLD_DATA", str(tmp_path))
     for preset in sorted((ROOT / "configs").glob("*.yaml")):
         load_config(preset)
 

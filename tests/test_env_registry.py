@@ -25,7 +25,7 @@ def test_names_targets_and_unknown() -> None:
     assert suite_class("household").__name__ == "HouseholdSuite"
     assert suite_class(TOY) is ToySuite
     with pytest.raises(
-        UnknownEnvError, match="unknown env 'nope'; registered: household, travelplanner"
+        UnknownEnvError, match="unknown env 'nope'; registered: alfworld, household, travelplanner"
     ):
         suite_class("nope")
     with pytest.raises(UnknownEnvError, match=r"cannot import 'tests\.no_such'"):
@@ -68,7 +68,7 @@ def test_entry_point_env(tmp_path: Path) -> None:
         print(registered(), suite.name, suite.split_size("test"))
     """)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[0] == "['household', 'lock', 'travelplanner'] toy 10"
+    assert proc.stdout.split("\n")[0] == "['alfworld', 'household', 'lock', 'travelplanner'] toy 10"
 
 
 def test_entry_point_shadowing_a_builtin_is_an_error(tmp_path: Path) -> None:

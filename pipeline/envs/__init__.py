@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "memp.envs"
 # Imported only when asked for: importing pipeline.envs must not import an env's dependencies.
 BUILTIN: dict[str, str] = {
     "household": "pipeline.envs.household:HouseholdSuite",
+    "alfworld": "pipeline.envs.alfworld:AlfworldSuite",
     "travelplanner": "pipeline.envs.travelplanner:TravelPlannerSuite",
 }
 _REGISTRY: dict[str, str | type] = {}
