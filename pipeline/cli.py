@@ -201,6 +201,23 @@ def report(
 
 
 @app.command()
+def trajectory(
+    run_dir: Annotated[Path, typer.Argument(help="a recorded run directory")],
+    ident: Annotated[str, typer.Argument(help="trajectory id or a unique prefix of it")],
+) -> None:
+    """Print one recorded episode's transcript (task, outcome, every step)."""
+    from pipeline.transcript import find_trajectory, transcript_lines
+
+    try:
+        lines = transcript_lines(find_trajectory(run_dir, ident))
+    except USER_ERRORS as err:  # RunDirError is a ValueError
+        fail(str(err))
+        return
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
 def view(
     dirs: Annotated[list[Path], typer.Argument(help="run or grid directories")],
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
