@@ -12,7 +12,7 @@ import anyio
 import typer
 from rich.console import Console
 
-from pipeline.config import ConfigError, RunConfig, load_config
+from pipeline.config import DEFAULT_PRESET, ConfigError, RunConfig, load_config
 from pipeline.memory.cli import memory_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -23,6 +23,31 @@ console = Console()
 
 # Errors a user can cause with input; each becomes one line on stderr and exit code 2.
 USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, ValueError, FileNotFoundError)
+
+
+def memp_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("memp")
+    except metadata.PackageNotFoundError:  # a source tree on PYTHONPATH, not installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"memp {memp_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version"),
+    ] = None,
+) -> None:
+    """memp: procedural memory for LLM agents, run on Ray."""
 
 
 def fail(message: str) -> None:
@@ -61,6 +86,10 @@ def run(
             rd = RunDir.resume(resume)
             cfg = rd.config
         else:
+            if config is None:
+                config = DEFAULT_PRESET if DEFAULT_PRESET.is_file() else None
+                where = f"the default preset {config}" if config else "built-in defaults"
+                console.print(f"no config given: using {where}", highlight=False)
             cfg = load_config(config, set_ or [])
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
             rd = RunDir.create(path, cfg)
