@@ -55,6 +55,13 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _preflight(cfg: RunConfig) -> None:
+    from pipeline.preflight import check, describe
+
+    for probe in check(cfg):
+        console.print(f"preflight: {describe(probe)} ok ({probe.seconds:.1f}s)", highlight=False)
+
+
 def _default_run_dir(cfg: RunConfig) -> Path:
     return Path("runs") / f"{cfg.run.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -75,6 +82,9 @@ def run(
         str | None, typer.Option(help="Ray cluster address (default: a local Ray)")
     ] = None,
     progress: Annotated[bool, typer.Option(help="live progress display")] = True,
+    preflight: Annotated[
+        bool, typer.Option(help="probe every configured model once before the run starts")
+    ] = True,
 ) -> None:
     """Run the configured job on Ray and print per-task-type figures."""
     from actors.job import run_job  # the Ray layer; pipeline/ itself never imports ray
@@ -85,6 +95,8 @@ def run(
         if resume is not None:
             rd = RunDir.resume(resume)
             cfg = rd.config
+            if preflight:
+                _preflight(cfg)
         else:
             if config is None:
                 config = DEFAULT_PRESET if DEFAULT_PRESET.is_file() else None
@@ -92,6 +104,8 @@ def run(
                 console.print(f"no config given: using {where}", highlight=False)
             cfg = load_config(config, set_ or [])
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
+            if preflight:  # before the run directory exists: a failure leaves nothing behind
+                _preflight(cfg)
             rd = RunDir.create(path, cfg)
     except USER_ERRORS as err:
         fail(str(err))
