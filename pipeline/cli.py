@@ -128,6 +128,12 @@ def run(
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:
         console.print(f"[yellow]note:[/yellow] {summary.sim_note}")
+    from pipeline.summary import error_budget
+
+    reason = error_budget(summary, cfg.pipeline.max_error_ratio)
+    if reason is not None:
+        Console(stderr=True).print(f"[red]error:[/red] {reason}", highlight=False, soft_wrap=True)
+        raise typer.Exit(3)
 
 
 @app.command()

@@ -127,6 +127,9 @@ class PipelineConfig(Section):
     episodes_per_worker: int = Field(32, ge=1)
     distillers: int = Field(1, ge=1)
     max_in_flight: int | None = Field(None, ge=1)  # default: workers x episodes_per_worker
+    # A run in which more than this share of episodes errored (or timed out) exits with code 3.
+    max_error_ratio: float = Field(0.5, ge=0.0, le=1.0)
+    progress_every_s: float = Field(10.0, gt=0.0)  # progress lines when stdout is not a terminal
 
 
 class MetricsConfig(Section):

@@ -13,6 +13,7 @@ from pipeline.report.render import (
     Image,
     comparison_table,
     cost_table,
+    failures_table,
     html_page,
     markdown,
     memory_table,
@@ -54,7 +55,8 @@ def build_report(run_dirs: list[Path], out_dir: Path) -> ReportFiles:
             ),
         ]
         scores = scores_table(runs)
-        tables = [comparison_table(runs), cost_table(runs), memory_table(runs)]
+        tables = [comparison_table(runs), failures_table(runs), cost_table(runs)]
+        tables.append(memory_table(runs))
         tables += [scores] if scores else []
         tables.append(task_type_table(runs))
         notes = source_notes(runs, sizes)

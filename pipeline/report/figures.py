@@ -60,6 +60,8 @@ class RunFigures(BaseModel):
     errored: int  # episodes with status error or timeout
     tokens_by_role: dict[str, int]  # prompt + completion; agent only without summary.json
     cost_by_role: dict[str, float]
+    llm_errors: dict[str, dict[str, int]]  # failed attempts by role and kind (summary.json)
+    llm_retries: int
     scores: dict[str, float]  # env score means, headline keys first when the env is known
     score_labels: dict[str, str]
 
@@ -235,6 +237,8 @@ def run_figures(run: RunData) -> RunFigures:
         errored=sum(t.status != "ok" for t in run.trajectories),
         tokens_by_role=tokens,
         cost_by_role=cost,
+        llm_errors=run.summary.llm_errors if run.summary else {},
+        llm_retries=sum(run.summary.llm_retries.values()) if run.summary else 0,
         scores=scores,
         score_labels=labels,
     )

@@ -126,6 +126,29 @@ def cost_table(runs: list[RunFigures]) -> Table:
     return Table(title="Tokens and cost (all LLM roles)", headers=headers, rows=rows, text_cols=1)
 
 
+def failures_table(runs: list[RunFigures]) -> Table:
+    """Errored episodes and failed LLM attempts (429s, retries, by role and kind) per run."""
+    headers = ["run", "episodes errored", "429s", "retries (at most)", "failed attempts by role"]
+    rows = []
+    for r in runs:
+        by_role = "; ".join(
+            f"{role}: " + ", ".join(f"{k} {n}" for k, n in kinds.items())
+            for role, kinds in r.llm_errors.items()
+        )
+        rate_limited = sum(k.get("rate_limit", 0) for k in r.llm_errors.values())
+        known = r.has_summary
+        rows.append(
+            [
+                r.name,
+                f"{r.errored} of {r.total.episodes}",
+                str(rate_limited) if known else "?",
+                str(r.llm_retries) if known else "?",
+                by_role or ("none" if known else "? (no summary.json)"),
+            ]
+        )
+    return Table(title="Failures", headers=headers, rows=rows, text_cols=1)
+
+
 def memory_table(runs: list[RunFigures]) -> Table:
     """Memory totals and wall time per run."""
     headers = ["run", "memory size", "added", "adjusted", "discarded", "version", "wall time"]
