@@ -111,6 +111,8 @@ class Progress:
             f"memory {self.memory_size} (v{self.memory_version})",
             f"in flight {self.in_flight}",
         ]
+        if self.llm_limit:  # the fleet's sum, as memp_llm_concurrency_limit reports it
+            parts.append(f"llm limit {sum(self.llm_limit.values())}")
         if self.note:
             parts.append(self.note)
         return "  ".join(parts)
