@@ -76,7 +76,11 @@ class Driver:
         self.group = 0
         self.stopping = False
         self.hard_stop = False
-        self.progress = Progress(console, planned_total(suite, cfg), enabled=show_progress)
+        self.progress = Progress(console, planned_total(suite, cfg), enabled=show_progress,
+                                 every_s=p.progress_every_s)  # fmt: skip
+        self.progress.errors = self.telemetry.errors  # shared: the view reads the live tally
+        if self.sync:
+            self.progress.set_group(0)
         for traj in self.plan.recorded.values():
             self.progress.add(traj)
 
@@ -275,6 +279,7 @@ class Driver:
             if self.plan.exhausted and self.group >= last_group:
                 return
             self.group += 1
+            self.progress.set_group(self.group)
 
     # ---- the end ----
 
@@ -298,6 +303,7 @@ class Driver:
             wall_s=wall_s,
             model=self.cfg.agent.model,
             role_usage=self.telemetry.memory_usage(),
+            llm_errors=self.telemetry.errors,
         )
         self.rd.write_summary(summary)
         return summary

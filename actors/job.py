@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import ray
@@ -14,7 +15,16 @@ from actors.telemetry import Telemetry, print_url, usage_table
 from pipeline.config import ConfigError, RunConfig
 from pipeline.exporter import MetricsError
 from pipeline.runlog import RunDir
-from pipeline.summary import RunSummary
+from pipeline.summary import RunSummary, failures_line
+
+
+def _dashboard() -> str:
+    """', Ray dashboard: URL' when the cluster runs one (local runs start none)."""
+    try:
+        url = ray._private.worker.get_dashboard_url()  # no public API for it (Ray 2.x)
+    except Exception:  # private API: never let it break a run
+        return ""
+    return f", Ray dashboard: http://{url}" if url else ""
 
 
 def run_job(
@@ -37,10 +47,14 @@ def run_job(
     except MetricsError as err:
         raise ConfigError(str(err)) from None
     try:
+        where = address or os.environ.get("RAY_ADDRESS") or "a local Ray"
+        console.print(f"starting Ray ({where}) ...", highlight=False)
         ray_s = start_ray(address)
+        console.print(f"Ray ready in {ray_s:.1f}s{_dashboard()}; starting actors ...",
+                      highlight=False)  # fmt: skip
         fleet = Fleet.start(cfg, run_dir)
         console.print(
-            f"ray start-up {ray_s:.1f}s, actors ready {fleet.ready_s:.1f}s "
+            f"actors ready in {fleet.ready_s:.1f}s "
             f"({len(fleet.workers)} rollout workers x {cfg.pipeline.episodes_per_worker} episodes, "
             f"{len(fleet.distillers)} distillers, mode {cfg.pipeline.mode})",
             highlight=False,
@@ -54,6 +68,8 @@ def run_job(
                 ray.shutdown()
         if len(summary.tokens_by_role) > 1:
             console.print(usage_table(summary.tokens_by_role, summary.cost_by_role))
+        if summary.llm_errors:
+            console.print(failures_line(summary), highlight=False, soft_wrap=True)
         console.print(
             f"wall {time.perf_counter() - started:.1f}s (run {summary.wall_s:.1f}s)",
             highlight=False,

@@ -12,7 +12,7 @@ import anyio
 import typer
 from rich.console import Console
 
-from pipeline.config import ConfigError, RunConfig, load_config
+from pipeline.config import DEFAULT_PRESET, ConfigError, RunConfig, load_config
 from pipeline.memory.cli import memory_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -25,9 +25,41 @@ console = Console()
 USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, ValueError, FileNotFoundError)
 
 
+def memp_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("memp")
+    except metadata.PackageNotFoundError:  # a source tree on PYTHONPATH, not installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"memp {memp_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version"),
+    ] = None,
+) -> None:
+    """memp: procedural memory for LLM agents, run on Ray."""
+
+
 def fail(message: str) -> None:
     Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _preflight(cfg: RunConfig) -> None:
+    from pipeline.preflight import check, describe
+
+    for probe in check(cfg):
+        console.print(f"preflight: {describe(probe)} ok ({probe.seconds:.1f}s)", highlight=False)
 
 
 def _default_run_dir(cfg: RunConfig) -> Path:
@@ -50,6 +82,9 @@ def run(
         str | None, typer.Option(help="Ray cluster address (default: a local Ray)")
     ] = None,
     progress: Annotated[bool, typer.Option(help="live progress display")] = True,
+    preflight: Annotated[
+        bool, typer.Option(help="probe every configured model once before the run starts")
+    ] = True,
 ) -> None:
     """Run the configured job on Ray and print per-task-type figures."""
     from actors.job import run_job  # the Ray layer; pipeline/ itself never imports ray
@@ -60,9 +95,17 @@ def run(
         if resume is not None:
             rd = RunDir.resume(resume)
             cfg = rd.config
+            if preflight:
+                _preflight(cfg)
         else:
+            if config is None:
+                config = DEFAULT_PRESET if DEFAULT_PRESET.is_file() else None
+                where = f"the default preset {config}" if config else "built-in defaults"
+                console.print(f"no config given: using {where}", highlight=False)
             cfg = load_config(config, set_ or [])
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
+            if preflight:  # before the run directory exists: a failure leaves nothing behind
+                _preflight(cfg)
             rd = RunDir.create(path, cfg)
     except USER_ERRORS as err:
         fail(str(err))
@@ -85,6 +128,12 @@ def run(
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:
         console.print(f"[yellow]note:[/yellow] {summary.sim_note}")
+    from pipeline.summary import error_budget
+
+    reason = error_budget(summary, cfg.pipeline.max_error_ratio)
+    if reason is not None:
+        Console(stderr=True).print(f"[red]error:[/red] {reason}", highlight=False, soft_wrap=True)
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -210,6 +259,23 @@ def report(
         fail(str(err))
         return
     console.print(f"report: {files.markdown}  {files.html}  ({len(files.images)} plots)")
+
+
+@app.command()
+def trajectory(
+    run_dir: Annotated[Path, typer.Argument(help="a recorded run directory")],
+    ident: Annotated[str, typer.Argument(help="trajectory id or a unique prefix of it")],
+) -> None:
+    """Print one recorded episode's transcript (task, outcome, every step)."""
+    from pipeline.transcript import find_trajectory, transcript_lines
+
+    try:
+        lines = transcript_lines(find_trajectory(run_dir, ident))
+    except USER_ERRORS as err:  # RunDirError is a ValueError
+        fail(str(err))
+        return
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

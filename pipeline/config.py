@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.prices import ModelPrice, register_prices
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -125,6 +127,9 @@ class PipelineConfig(Section):
     episodes_per_worker: int = Field(32, ge=1)
     distillers: int = Field(1, ge=1)
     max_in_flight: int | None = Field(None, ge=1)  # default: workers x episodes_per_worker
+    # A run in which more than this share of episodes errored (or timed out) exits with code 3.
+    max_error_ratio: float = Field(0.5, ge=0.0, le=1.0)
+    progress_every_s: float = Field(10.0, gt=0.0)  # progress lines when stdout is not a terminal
 
 
 class MetricsConfig(Section):
@@ -146,6 +151,18 @@ class RunConfig(Section):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)  # model string -> USD per Mtok
+
+    @model_validator(mode="after")
+    def _register_prices(self) -> RunConfig:
+        # Every process (driver, each Ray actor) validates its RunConfig once, so registering
+        # here prices the calls of every process without a hook in each actor.
+        register_prices(self.prices)
+        return self
+
+
+# What `memp run` (and `make run`) runs when no config is given; absent in an installed wheel.
+DEFAULT_PRESET = Path(__file__).resolve().parent.parent / "configs" / "household-sim.yaml"
 
 
 class ConfigError(ValueError):

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -127,6 +127,21 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _models(config: RunConfig) -> dict[str, Any]:
+    """Every model the run calls (endpoints, never keys) and the prices configured for them."""
+    builder = config.memory.builder or config.agent
+    embedder = config.memory.embedder
+    models: dict[str, Any] = {
+        "agent": config.agent.model,
+        "builder": builder.model,
+        "embedder": embedder.removeprefix("litellm:") if embedder != "hash" else "hash",
+        "endpoints": {"agent": config.agent.api_base, "builder": builder.api_base},
+    }
+    if config.prices:
+        models["prices"] = {m: p.model_dump() for m, p in config.prices.items()}
+    return models
+
+
 class RunDir:
     """Owns one run directory; `open` creates it fresh or reopens it for --resume."""
 
@@ -148,10 +163,7 @@ class RunDir:
             "git_rev": _git_rev(),
             "versions": _versions(),
             "seed": config.run.seed,
-            "models": {
-                "agent": config.agent.model,
-                "builder": (config.memory.builder or config.agent).model,
-            },
+            "models": _models(config),
             "env": {"name": config.env.name, "split": config.env.split},
         }
         (path / MANIFEST).write_text(json.dumps(manifest, indent=2))

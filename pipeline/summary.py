@@ -83,6 +83,15 @@ class MemoryFigures(Record):
     version: int = 0
 
 
+# pipeline.llm's retryable error kinds, named here so summaries need not import litellm.
+RETRYABLE_KINDS = frozenset({"rate_limit", "timeout", "server"})
+
+
+def errored(status: dict[str, int]) -> int:
+    """Episodes that did not end normally (status error or timeout)."""
+    return sum(n for k, n in status.items() if k != "ok")
+
+
 class RunSummary(Record):
     """The contents of summary.json.
 
@@ -102,6 +111,11 @@ class RunSummary(Record):
     scores: dict[str, float] = Field(default_factory=dict)  # env score means (episodes with it)
     tokens_by_role: dict[str, dict[str, int]] = Field(default_factory=dict)
     cost_by_role: dict[str, float] = Field(default_factory=dict)
+    # Failed LLM call attempts by role, then error kind (rate_limit = HTTP 429s). A failed
+    # attempt of a retryable kind (rate_limit, timeout, server) is retried unless it was the
+    # call's last allowed one, so `llm_retries` (per role) is an upper bound.
+    llm_errors: dict[str, dict[str, int]] = Field(default_factory=dict)
+    llm_retries: dict[str, int] = Field(default_factory=dict)
     memory: MemoryFigures = Field(default_factory=MemoryFigures)
     groups: list[GroupFigures] = Field(default_factory=list)
     wall_s: float = 0.0
@@ -124,6 +138,7 @@ def summarize(
     wall_s: float = 0.0,
     model: str = "",
     role_usage: dict[str, Usage] | None = None,
+    llm_errors: dict[str, dict[str, int]] | None = None,
 ) -> RunSummary:
     """role_usage: LLM usage of roles other than `agent` (the memory pipeline's own calls)."""
     total = tally(trajectories)
@@ -142,6 +157,12 @@ def summarize(
             for r, u in by_role.items()
         },
         cost_by_role={r: round(u.cost_usd, 6) for r, u in by_role.items()},
+        llm_errors={r: dict(sorted(k.items())) for r, k in sorted((llm_errors or {}).items())},
+        llm_retries={
+            r: n
+            for r, kinds in sorted((llm_errors or {}).items())
+            if (n := sum(c for k, c in kinds.items() if k in RETRYABLE_KINDS))
+        },
         memory=memory or MemoryFigures(),
         groups=groups or [],
         wall_s=round(wall_s, 3),
@@ -161,4 +182,31 @@ def group_figures(group: int, trajectories: Sequence[Trajectory], memory_size: i
         tokens=t.tokens,
         cost_usd=round(t.cost_usd, 6),
         memory_size=memory_size,
+    )
+
+
+def failures_line(summary: RunSummary) -> str:
+    """'llm failed attempts: agent server 5, rate_limit 176; 429s 176, retries <= 181; ...'."""
+    parts = [
+        f"{role} " + ", ".join(f"{kind} {n}" for kind, n in kinds.items())
+        for role, kinds in summary.llm_errors.items()
+    ]
+    rate_limited = sum(k.get("rate_limit", 0) for k in summary.llm_errors.values())
+    retries = sum(summary.llm_retries.values())
+    bad = errored(summary.status)
+    return (
+        f"llm failed attempts: {'; '.join(parts) or 'none'}; 429s {rate_limited}, "
+        f"retries <= {retries}; episodes errored {bad} of {summary.episodes}"
+    )
+
+
+def error_budget(summary: RunSummary, max_ratio: float) -> str | None:
+    """The one-line reason a run failed its error budget, or None when it is within it."""
+    bad = errored(summary.status)
+    if not summary.episodes or bad / summary.episodes <= max_ratio:
+        return None
+    first = ", ".join(f"{k} {n}" for k, n in sorted(summary.status.items()) if k != "ok")
+    return (
+        f"{bad} of {summary.episodes} episodes errored ({first}), more than "
+        f"pipeline.max_error_ratio={max_ratio:g}; details in summary.json and trajectories.jsonl"
     )

@@ -182,10 +182,13 @@ def test_sim_policy_errors_stop_memp_run_before_ray(tmp_path: Path) -> None:
         (["agent.model=sim/travel"], "no sim policy 'travel' is registered; env 'household'"),
     ]:
         args = [f"--set={s}" for s in sets]
-        proc = _cli("run", *args, "--run-dir", str(run_dir))
+        # An empty config: with none, memp run takes the household preset (env.household keys).
+        empty = tmp_path / "empty.yaml"
+        empty.write_text("{}\n")
+        proc = _cli("run", str(empty), *args, "--run-dir", str(run_dir))
         assert proc.returncode == 2, proc.stderr
         assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
-        assert "ray start-up" not in proc.stdout and not run_dir.exists()
+        assert "starting Ray" not in proc.stdout and not run_dir.exists()
 
 
 def test_memp_envs_lists_splits_sizes_and_policies() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.config import MemoryConfig, ModelConfig
+from pipeline.config import MemoryConfig, ModelConfig, build_config, dump_config
 from pipeline.memory.cli import memory_app
 from pipeline.memory.embed import EmbedderError, HashEmbedder, LiteLLMEmbedder, make_embedder
 from pipeline.memory.pack import export_pack, import_pack
@@ -103,6 +103,7 @@ def test_memory_cli(tmp_path):
         return p.id
 
     pid = anyio.run(fill)
+    (run_dir / "config.yaml").write_text(dump_config(build_config({"memory": {"enabled": True}})))
     runner = CliRunner(env={"COLUMNS": "200"})
     res = runner.invoke(memory_app, ["ls", "--run-dir", str(run_dir)])
     assert res.exit_code == 0, res.output
@@ -110,7 +111,7 @@ def test_memory_cli(tmp_path):
     res = runner.invoke(memory_app, ["ls", "--run-dir", str(run_dir), "--all"])
     assert "discarded" in res.output
     res = runner.invoke(memory_app, ["show", pid[:8], "--run-dir", str(run_dir)])
-    assert res.exit_code == 0 and '"status": "discarded"' in res.output
+    assert res.exit_code == 0 and "status:      discarded" in res.output
     res = runner.invoke(memory_app, ["history", pid, "--run-dir", str(run_dir)])
     assert res.exit_code == 0 and "discard rule" in res.output
     res = runner.invoke(memory_app, ["stats", "--run-dir", str(run_dir)])
@@ -123,4 +124,4 @@ def test_memory_cli(tmp_path):
         res = runner.invoke(memory_app, ["import", str(pack), "--run-dir", str(other)])
         assert res.exit_code == 0 and expected in res.output, res.output
     res = runner.invoke(memory_app, ["show", "nope", "--run-dir", str(run_dir)])
-    assert res.exit_code == 2 and "no procedure with id 'nope'" in res.output
+    assert res.exit_code == 2 and "no procedure with id 'nope'" in res.stderr

@@ -83,7 +83,7 @@ def test_busy_port_fails_memp_run_with_one_line_before_any_task(tmp_path) -> Non
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert f"cannot serve metrics on 127.0.0.1:{port}" in done.stderr
-    assert "ray start-up" not in done.stdout  # it failed before Ray, so before any task
+    assert "starting Ray" not in done.stdout  # it failed before Ray, so before any task
 
 
 def test_prime_gives_every_series_a_zero_and_rows_feed_it() -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import anyio
 import typer
@@ -16,9 +15,11 @@ from rich.table import Table
 from pipeline.config import ConfigError, MemoryConfig, load_config
 from pipeline.memory.embed import EmbedderError, make_embedder
 from pipeline.memory.pack import export_pack, import_pack
+from pipeline.memory.render import history_lines, procedure_lines, when
 from pipeline.memory.schema import MemoryStoreError, utility
 from pipeline.memory.store import ProcedureStore
-from pipeline.types import Procedure
+from pipeline.runlog import CONFIG, MEMORY_OPS, QDRANT_DIR, RunDirError, read_jsonl
+from pipeline.types import MemoryOp, Procedure
 
 memory_app = typer.Typer(help="Inspect, export and import procedural memory.", no_args_is_help=True)
 T = TypeVar("T")
@@ -26,11 +27,12 @@ T = TypeVar("T")
 RunDirOpt = Annotated[Path, typer.Option("--run-dir", help="run directory (store at DIR/qdrant)")]
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Qdrant server instead of DIR/qdrant")]
 NsOpt = Annotated[str | None, typer.Option("--namespace", help="memory namespace")]
+SortKey = Literal["utility", "retrieved", "updated"]
 
 
 def _config(run_dir: Path, url: str | None, namespace: str | None) -> MemoryConfig:
     """The run's memory config (DIR/config.yaml when present), with command-line overrides."""
-    saved = run_dir / "config.yaml"
+    saved = run_dir / CONFIG
     cfg = load_config(saved).memory if saved.is_file() else MemoryConfig()
     if url:
         cfg.qdrant.url = url
@@ -39,34 +41,75 @@ def _config(run_dir: Path, url: str | None, namespace: str | None) -> MemoryConf
     return cfg
 
 
+def _readable(run_dir: Path, url: str | None, namespace: str | None) -> MemoryConfig:
+    """The config of a run whose memory can be read; MemoryStoreError (one line) otherwise.
+
+    Checked before the store is opened, since opening a local store creates its directory.
+    """
+    if url:
+        return _config(run_dir, url, namespace)
+    if not run_dir.is_dir():
+        raise MemoryStoreError(f"{run_dir}: no such run directory")
+    if not (run_dir / CONFIG).is_file():
+        raise MemoryStoreError(f"{run_dir}: not a run directory (no {CONFIG})")
+    cfg = _config(run_dir, url, namespace)
+    if cfg.qdrant.url:
+        return cfg
+    if not (run_dir / QDRANT_DIR).is_dir():
+        if not cfg.enabled:
+            raise MemoryStoreError(f"{run_dir}: memory was off in this run (memory.enabled: false)")
+        raise MemoryStoreError(f"{run_dir}: no memory store ({QDRANT_DIR}/ is missing)")
+    return cfg
+
+
 def console() -> Console:
     # Made per command, so the terminal width (and COLUMNS) is read when the command runs.
     return Console()
 
 
+def _fail(message: str) -> None:
+    # soft_wrap: the message stays one line whatever the terminal width.
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
 def _run(fn: Callable[[], Awaitable[T]]) -> T:
     try:
         return anyio.run(fn)
-    except (MemoryStoreError, EmbedderError, ConfigError) as err:
-        console().print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2) from None
+    except (MemoryStoreError, EmbedderError, ConfigError, RunDirError) as err:
+        _fail(str(err))
+        raise  # unreachable: _fail raises
+
+
+def _print_lines(lines: list[str]) -> None:
+    # Procedure text is data: no markup, highlighting or re-wrapping.
+    out = console()
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 async def _open(cfg: MemoryConfig, run_dir: Path, writable: bool = False) -> ProcedureStore:
-    path = None if cfg.qdrant.url else run_dir / "qdrant"
+    path = None if cfg.qdrant.url else run_dir / QDRANT_DIR
     if not writable:
         return await ProcedureStore.open(cfg, path, None)
     return await ProcedureStore.open(cfg, path, make_embedder(cfg))
 
 
-def _when(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _proc_row(p: Procedure) -> list[str]:
     s = p.stats
     return [p.id[:8], p.status, p.task_type, p.task_text, p.granularity, str(p.version),
-            f"{s.retrieved}/{s.succeeded}/{s.failed}", f"{utility(s):.2f}"]  # fmt: skip
+            f"{s.retrieved}/{s.succeeded}/{s.failed}", f"{utility(s):.2f}",
+            when(p.updated_at)]  # fmt: skip
+
+
+def sort_procedures(procs: list[Procedure], key: SortKey) -> list[Procedure]:
+    """Best first: highest utility / most retrieved / most recently updated (ties by id)."""
+    value: dict[SortKey, Callable[[Procedure], float]] = {
+        "utility": lambda p: utility(p.stats),
+        "retrieved": lambda p: p.stats.retrieved,
+        "updated": lambda p: p.updated_at,
+    }
+    return sorted(sorted(procs, key=lambda p: p.id), key=value[key], reverse=True)
 
 
 @memory_app.command("ls")
@@ -74,20 +117,28 @@ def ls(
     run_dir: RunDirOpt,
     url: UrlOpt = None,
     namespace: NsOpt = None,
-    all_: Annotated[bool, typer.Option("--all", help="include discarded procedures")] = False,
+    status: Annotated[
+        Literal["active", "discarded", "all"], typer.Option(help="which procedures to list")
+    ] = "active",
+    all_: Annotated[bool, typer.Option("--all", help="same as --status all")] = False,
+    task_type: Annotated[str | None, typer.Option(help="only this task type")] = None,
+    sort: Annotated[SortKey, typer.Option(help="order, best first")] = "utility",
 ) -> None:
-    """List procedures (active only unless --all)."""
+    """List procedures (active only unless --status or --all), sorted and filtered."""
+    wanted = None if all_ or status == "all" else status
 
     async def body() -> list[Procedure]:
-        store = await _open(_config(run_dir, url, namespace), run_dir)
+        store = await _open(_readable(run_dir, url, namespace), run_dir)
         try:
-            return await store.all(None if all_ else "active")
+            return await store.all(wanted)
         finally:
             await store.close()
 
-    procs = _run(body)
-    table = Table(title=f"procedures ({len(procs)})")
-    for col in ("id", "status", "task type", "task", "granularity", "ver", "ret/ok/fail", "util"):
+    procs = [p for p in _run(body) if task_type is None or p.task_type == task_type]
+    procs = sort_procedures(procs, sort)
+    table = Table(title=f"procedures ({len(procs)}, by {sort})")
+    for col in ("id", "status", "task type", "task", "granularity", "ver", "ret/ok/fail", "util",
+                "updated"):  # fmt: skip
         table.add_column(col)
     for p in procs:
         table.add_row(*_proc_row(p))
@@ -107,39 +158,36 @@ async def _resolve(store: ProcedureStore, ident: str) -> Procedure:
 
 @memory_app.command("show")
 def show(ident: str, run_dir: RunDirOpt, url: UrlOpt = None, namespace: NsOpt = None) -> None:
-    """Show one procedure in full (id or id prefix)."""
+    """Show one procedure in full (id or id prefix): fields, use, times, script, steps."""
 
     async def body() -> Procedure:
-        store = await _open(_config(run_dir, url, namespace), run_dir)
+        store = await _open(_readable(run_dir, url, namespace), run_dir)
         try:
             return await _resolve(store, ident)
         finally:
             await store.close()
 
-    p = _run(body)
-    console().print_json(p.model_dump_json())
+    _print_lines(procedure_lines(_run(body)))
+
+
+def _ops_by_id(run_dir: Path) -> dict[str, MemoryOp]:
+    return {op.op_id: op for op in read_jsonl(run_dir / MEMORY_OPS, MemoryOp)}
 
 
 @memory_app.command("history")
 def history(ident: str, run_dir: RunDirOpt, url: UrlOpt = None, namespace: NsOpt = None) -> None:
-    """Every change to one procedure, with the content it replaced."""
+    """Every version of one procedure: its script, a diff to the one before, what caused it."""
 
     async def body():
-        store = await _open(_config(run_dir, url, namespace), run_dir)
+        store = await _open(_readable(run_dir, url, namespace), run_dir)
         try:
             proc = await _resolve(store, ident)
-            return proc, await store.history(proc.id)
+            return proc, await store.history(proc.id), _ops_by_id(run_dir)
         finally:
             await store.close()
 
-    proc, entries = _run(body)
-    table = Table(title=f"history of {proc.id}")
-    for col in ("when", "mem ver", "kind", "proc ver", "reason", "previous script"):
-        table.add_column(col)
-    for h in entries:
-        prev = (h.previous.script or "").splitlines()[0] if h.previous and h.previous.script else ""
-        table.add_row(_when(h.at), str(h.memory_version), h.kind, str(h.version), h.reason, prev)
-    console().print(table)
+    proc, entries, ops = _run(body)
+    _print_lines(history_lines(proc, entries, ops, str(run_dir)))
 
 
 @memory_app.command("stats")
@@ -147,7 +195,7 @@ def stats(run_dir: RunDirOpt, url: UrlOpt = None, namespace: NsOpt = None) -> No
     """Counts by status and task type, the memory version and totals of use."""
 
     async def body():
-        store = await _open(_config(run_dir, url, namespace), run_dir)
+        store = await _open(_readable(run_dir, url, namespace), run_dir)
         try:
             return store.collection, store.version, await store.all()
         finally:
@@ -180,7 +228,7 @@ def export(
     """Write the memory as a JSONL pack (one Procedure per line)."""
 
     async def body() -> int:
-        store = await _open(_config(run_dir, url, namespace), run_dir)
+        store = await _open(_readable(run_dir, url, namespace), run_dir)
         try:
             return await export_pack(store, out, "active" if active_only else None)
         finally:

@@ -12,8 +12,12 @@ from pipeline.report.load import ReportError, load_runs
 from pipeline.report.render import (
     Image,
     comparison_table,
+    cost_table,
+    failures_table,
     html_page,
     markdown,
+    memory_table,
+    scores_table,
     source_notes,
     task_type_table,
 )
@@ -50,7 +54,11 @@ def build_report(run_dirs: list[Path], out_dir: Path) -> ReportFiles:
                 path=plots.memory_timeline(runs, out_dir / "memory.png"),
             ),
         ]
-        tables = [comparison_table(runs), task_type_table(runs)]
+        scores = scores_table(runs)
+        tables = [comparison_table(runs), failures_table(runs), cost_table(runs)]
+        tables.append(memory_table(runs))
+        tables += [scores] if scores else []
+        tables.append(task_type_table(runs))
         notes = source_notes(runs, sizes)
         md = out_dir / "report.md"
         md.write_text(markdown(runs, tables, images, notes), encoding="utf-8")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.report.load import RunData
 from pipeline.summary import GroupFigures, MemoryFigures, Tally, by_task_type, group_figures, tally
+from pipeline.view.stats import Interval, mean_ci, wilson
 
 OP_KINDS = ("add", "adjust", "discard", "stat")
 MemoryState = Literal["enabled", "disabled", "no-ops"]
@@ -22,6 +23,15 @@ class MemorySeries(BaseModel):
     active_seq: list[int] = Field(default_factory=list)
     active: list[int] = Field(default_factory=list)
     active_source: Literal["commits", "ops"] = "ops"
+
+
+class MemoryCurve(BaseModel):
+    """Memory after each writer commit, over task groups (sync) or minutes (async)."""
+
+    axis: Literal["group", "minutes", "commit", "seq"]
+    x: list[float] = Field(default_factory=list)
+    active: list[int] = Field(default_factory=list)
+    cumulative: dict[str, list[int]] = Field(default_factory=dict)
 
 
 class RunFigures(BaseModel):
@@ -43,6 +53,22 @@ class RunFigures(BaseModel):
     status: dict[str, int]
     is_sim: bool
     has_summary: bool
+    curve: MemoryCurve
+    success_ci: Interval
+    steps_ci: Interval
+    group_cis: list[Interval]
+    errored: int  # episodes with status error or timeout
+    tokens_by_role: dict[str, int]  # prompt + completion; agent only without summary.json
+    cost_by_role: dict[str, float]
+    llm_errors: dict[str, dict[str, int]]  # failed attempts by role and kind (summary.json)
+    llm_retries: int
+    scores: dict[str, float]  # env score means, headline keys first when the env is known
+    score_labels: dict[str, str]
+
+    @property
+    def all_errored(self) -> bool:
+        """Every episode errored: its 0% success measures the failure, not the agent."""
+        return self.total.episodes > 0 and self.errored == self.total.episodes
 
 
 def per_success(amount: float, successes: int) -> float | None:
@@ -93,6 +119,60 @@ def memory_series(run: RunData) -> MemorySeries:
     return out
 
 
+def memory_curve(run: RunData, series: MemorySeries) -> MemoryCurve:
+    """From the commit log: x = groups closed (sync) or minutes since the run began."""
+    commits = sorted(run.commits, key=lambda c: c.version)
+    if not commits:  # an old run without a commit log: only the op order is known
+        kinds = {k: list(v) for k, v in series.cumulative.items()}
+        x = [float(v) for v in series.seq]
+        return MemoryCurve(axis="seq", x=x, active=series.active, cumulative=kinds)
+    by_group = all(c.group is not None for c in commits)
+    timed = all(c.at is not None for c in commits)
+    axis = "group" if by_group else "minutes" if timed else "commit"
+    start = min([t.started_at for t in run.trajectories] + [c.at or 0.0 for c in commits])
+    curve = MemoryCurve(axis=axis, x=[0.0], active=[0])
+    curve.cumulative = {k: [0] for k in OP_KINDS}
+    totals: Counter[str] = Counter()
+    for c in commits:
+        totals.update(c.applied)
+        if axis == "group":
+            curve.x.append(float((c.group or 0) + 1))
+        else:
+            minutes = ((c.at or 0.0) - start) / 60
+            curve.x.append(minutes if axis == "minutes" else float(len(curve.x)))
+        curve.active.append(c.size)
+        for kind in OP_KINDS:
+            curve.cumulative[kind].append(totals[kind])
+    return curve
+
+
+def headline_labels(env: str) -> dict[str, str]:
+    """The env's headline score keys and labels; {} when the env cannot be resolved here."""
+    from pipeline.config import EnvConfig
+    from pipeline.envs import get_suite
+
+    try:
+        return dict(get_suite(EnvConfig(name=env)).language.headline_scores)
+    except Exception:  # a report must not need the env to be importable: show every key
+        return {}
+
+
+def _scores(run: RunData, total: Tally) -> tuple[dict[str, float], dict[str, str]]:
+    scores = dict(run.summary.scores) if run.summary and run.summary.scores else total.scores
+    if not scores:
+        return {}, {}
+    labels = headline_labels(run.meta.env) if run.meta.env else {}
+    shown = [k for k in labels if k in scores] or sorted(scores)
+    return {k: scores[k] for k in shown}, {k: labels.get(k, k) for k in shown}
+
+
+def _roles(run: RunData, total: Tally) -> tuple[dict[str, int], dict[str, float]]:
+    if run.summary is not None and run.summary.tokens_by_role:
+        tokens = {r: sum(t.values()) for r, t in run.summary.tokens_by_role.items()}
+        return tokens, dict(run.summary.cost_by_role)
+    return {"agent": total.tokens}, {"agent": total.cost_usd}
+
+
 def _memory(run: RunData, series: MemorySeries) -> MemoryFigures:
     if run.summary is not None and run.summary.memory.version:
         return run.summary.memory
@@ -130,12 +210,15 @@ def run_figures(run: RunData) -> RunFigures:
     wall, estimated = _wall(run)
     meta = run.meta
     policy = f"{meta.build}/{meta.retrieve}/{meta.update}" if run.memory_on else "off"
+    total = tally(run.trajectories)
+    tokens, cost = _roles(run, total)
+    scores, labels = _scores(run, total)
     return RunFigures(
         name=run.name,
         label=run.label,
         meta_model=meta.model,
         policy=policy if run.has_config or not run.memory_on else "?",
-        total=tally(run.trajectories),
+        total=total,
         groups=groups,
         groups_source=source,
         by_type=by_task_type(run.trajectories),
@@ -147,4 +230,15 @@ def run_figures(run: RunData) -> RunFigures:
         status=dict(sorted(Counter(t.status for t in run.trajectories).items())),
         is_sim=run.is_sim,
         has_summary=run.summary is not None,
+        curve=memory_curve(run, series),
+        success_ci=wilson(total.successes, total.episodes),
+        steps_ci=mean_ci([float(t.n_steps) for t in run.trajectories]),
+        group_cis=[wilson(group_successes(g), g.episodes) for g in groups],
+        errored=sum(t.status != "ok" for t in run.trajectories),
+        tokens_by_role=tokens,
+        cost_by_role=cost,
+        llm_errors=run.summary.llm_errors if run.summary else {},
+        llm_retries=sum(run.summary.llm_retries.values()) if run.summary else 0,
+        scores=scores,
+        score_labels=labels,
     )

@@ -46,6 +46,7 @@ class CommitPoint(BaseModel):
     size: int = 0
     applied: dict[str, int] = Field(default_factory=dict)
     group: int | None = None
+    at: float | None = None  # when it was made (older runs did not record it)
 
 
 class RunData(BaseModel):

@@ -12,6 +12,12 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from pipeline.report.figures import OP_KINDS, RunFigures, group_successes, per_success
 
 DPI = 150
+CURVE_AXIS = {
+    "group": "task groups finished (writer commits)",
+    "minutes": "minutes since the run began (writer commits)",
+    "commit": "writer commits (this run recorded no commit times)",
+    "seq": "memory op sequence number (no commit log in this run)",
+}
 KIND_STYLE = {"add": "-", "adjust": "--", "discard": ":", "stat": "-."}
 KIND_COLOR = {
     "add": "tab:green",
@@ -59,6 +65,10 @@ def learning_curve(runs: list[RunFigures], sizes: list[int], out: Path) -> Path:
     for run, size, color in zip(runs, sizes, _colors(len(runs)), strict=True):
         xs = [g.group for g in run.groups]
         label = run.label if same else f"{run.label}, t={size}"
+        if run.all_errored:  # no real 0%: a legend entry says why the run has no line
+            top.plot([], [], color=color, linestyle="none", marker="x",
+                     label=f"{label}: all {run.errored} episodes errored, not drawn")  # fmt: skip
+            continue
         marker = "o" if len(xs) <= 40 else None
         top.plot(
             xs,
@@ -67,6 +77,14 @@ def learning_curve(runs: list[RunFigures], sizes: list[int], out: Path) -> Path:
             color=color,
             label=label,
             linewidth=1.8,
+        )
+        top.fill_between(
+            xs,
+            [100 * ci.low for ci in run.group_cis],
+            [100 * ci.high for ci in run.group_cis],
+            color=color,
+            alpha=0.12,
+            linewidth=0,
         )
         for g in run.groups:  # a short group (the tail of a crashed run) is a noisier point
             if g.episodes < size:
@@ -86,7 +104,8 @@ def learning_curve(runs: list[RunFigures], sizes: list[int], out: Path) -> Path:
             label=label,
             linewidth=1.8,
         )
-    _style(top, "Success rate per task group", "", "success rate (% of episodes)")
+    _style(top, "Success rate per task group (band: Wilson 95% CI)", "",
+           "success rate (% of episodes)")  # fmt: skip
     top.set_ylim(-3, 103)
     top.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
     _style(
@@ -203,32 +222,32 @@ def _memory_panel(ax: Axes, run: RunFigures, color: str) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
         return
-    s = run.series
-    source = "from writer commits" if s.active_source == "commits" else "estimated from ops"
+    c = run.curve
     ax.step(
-        s.active_seq,
-        s.active,
+        c.x,
+        c.active,
         where="post",
         color="black",
         alpha=0.5,
         linewidth=3.2,
-        label=f"active procedures ({source}, {s.active[-1]})",
+        label=f"active procedures ({c.active[-1] if c.active else 0})",
     )
     for kind in OP_KINDS:
         ax.step(
-            s.seq,
-            s.cumulative[kind],
+            c.x,
+            c.cumulative[kind],
             where="post",
             linestyle=KIND_STYLE[kind],
             color=KIND_COLOR[kind],
             linewidth=1.4,
-            label=f"{kind} ops (cumulative, {s.cumulative[kind][-1]})",
+            label=f"{kind} ops (cumulative, {c.cumulative[kind][-1] if c.x else 0})",
         )
-    ax.set_xlabel("memory op sequence number (seq)")
+    ax.set_xlabel(CURVE_AXIS[c.axis])
     ax.set_ylabel("count (procedures / ops)")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if c.axis != "minutes":
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
 
 
