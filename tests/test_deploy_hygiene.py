@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from pipeline.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,6 +135,12 @@ def test_env_scanner_sees_the_forms_code_uses() -> None:
     assert _env_names_in(src) == {"A", "B", "C", "D", "E"}
 
 
-def test_every_env_var_the_code_reads_is_documented() -> None:
+def test_every_env_var_the_code_reads_is_documented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.envs.alfworld.export import export_games
+
+    export_games(tmp_path, per_type=1)  # alfworld-sim.yaml checks its game directory at load
+    monkeypatch.setenv("ALFWORLD_DATA", str(tmp_path))
     missing = sorted(_env_vars_read() - _readme_env_table())
     assert not missing, f"add to the env-var table in README.md: {missing}"
