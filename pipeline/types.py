@@ -130,6 +130,24 @@ class Procedure(Record):
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
 
+    def adjusted(self, new: Procedure, **extra: Any) -> Procedure:
+        """The next version an adjust op makes: new content, sources joined, version + 1.
+
+        The writer applies it and the viewer replays it, so the rule lives here once."""
+        sources = list(dict.fromkeys([*self.source_trajectory_ids, *new.source_trajectory_ids]))
+        return self.model_copy(
+            update={
+                "script": new.script,
+                "trajectory": list(new.trajectory),
+                "keywords": list(new.keywords) or self.keywords,
+                "granularity": new.granularity,
+                "build_model": new.build_model or self.build_model,
+                "source_trajectory_ids": sources,
+                "version": self.version + 1,  # from the stored copy, not the distiller's
+                **extra,
+            }
+        )
+
 
 MemoryOpKind = Literal["add", "adjust", "discard", "stat"]
 

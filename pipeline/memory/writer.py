@@ -235,20 +235,7 @@ class BatchWriter:
         if entry is None or new is None or entry.proc.status != "active":
             return False, []
         prev = entry.proc
-        entry.proc = prev.model_copy(
-            update={
-                "script": new.script,
-                "trajectory": list(new.trajectory),
-                "keywords": list(new.keywords) or prev.keywords,
-                "granularity": new.granularity,
-                "build_model": new.build_model or prev.build_model,
-                "source_trajectory_ids": _union(
-                    prev.source_trajectory_ids, new.source_trajectory_ids
-                ),
-                "version": prev.version + 1,  # from the store, not the distiller's stale copy
-                "updated_at": time.time(),
-            }
-        )
+        entry.proc = prev.adjusted(new, updated_at=time.time())
         entry.reembed = entry.reembed or entry.proc.keywords != prev.keywords
         self._log(entry, op, "adjust", prev)
         self._touch(entry, op)

@@ -127,19 +127,7 @@ class MemoryReplay:
         if life is None or new is None or life.current.status != "active":
             return
         prev = life.current
-        content = prev.model_copy(
-            update={
-                "script": new.script,
-                "trajectory": list(new.trajectory),
-                "keywords": list(new.keywords) or prev.keywords,
-                "granularity": new.granularity,
-                "build_model": new.build_model or prev.build_model,
-                "source_trajectory_ids": _union(
-                    prev.source_trajectory_ids, new.source_trajectory_ids
-                ),
-                "version": prev.version + 1,
-            }
-        )
+        content = prev.adjusted(new)
         self._revise(
             life,
             Revision(
