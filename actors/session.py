@@ -10,6 +10,7 @@ from pathlib import Path
 import ray
 
 import pipeline
+from pipeline.config import StartupError
 
 # Ray's own noise (token auth notice, usage stats prompt) is not the user's business in a local run.
 # Ray starts workers at nice 15; our workers are the job itself, so they run at the driver's.
@@ -59,13 +60,24 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
                     configure_logging=True,
                 )
                 break
-            except Exception:  # Ray raises a bare Exception when its raylet starts too slowly
+            except Exception as exc:  # a bare Exception when the raylet starts too slowly
                 ray.shutdown()  # tear down the half-started node before the next try
                 if attempt + 1 == LOCAL_START_ATTEMPTS:
-                    raise
+                    raise StartupError(_start_failure("a local Ray", exc, attempt + 1)) from None
     else:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        except Exception as exc:
+            ray.shutdown()
+            raise StartupError(_start_failure(f"the Ray cluster at {address}", exc, 1)) from None
     return time.perf_counter() - started
+
+
+def _start_failure(what: str, exc: BaseException, attempts: int) -> str:
+    """One line for the console: Ray's own text is a multi-line traceback-like message."""
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    return f"could not start {what}{tries}: {type(exc).__name__}: {first}"[:300]
 
 
 def driver_node_affinity() -> ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy:

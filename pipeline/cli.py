@@ -12,7 +12,7 @@ import anyio
 import typer
 from rich.console import Console
 
-from pipeline.config import DEFAULT_PRESET, ConfigError, RunConfig, load_config
+from pipeline.config import DEFAULT_PRESET, ConfigError, RunConfig, StartupError, load_config
 from pipeline.memory.cli import memory_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -22,7 +22,9 @@ app.add_typer(memory_app, name="memory")
 console = Console()
 
 # Errors a user can cause with input; each becomes one line on stderr and exit code 2.
+# A service that failed to start (Ray) is reported the same way.
 USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, ValueError, FileNotFoundError)
+USER_ERRORS += (StartupError,)
 
 
 def memp_version() -> str:

@@ -115,6 +115,14 @@ class MemoryConfig(Section):
     capacity: int | None = Field(None, ge=1)
     discard: DiscardConfig = Field(default_factory=DiscardConfig)
     builder: ModelConfig | None = None  # None: same model as the agent
+    # Credit of an outcome: every retrieved procedure (all) or only the best-ranked one (top1).
+    credit: Literal["top1", "all"] = "all"
+    # A failure revises a procedure of another task type only when the task texts' word overlap
+    # (Jaccard) reaches this; None: same task type only.
+    adjust_similarity: float | None = Field(None, ge=0.0, le=1.0)
+    # Regexes (case-insensitive) of instruction-like text; a procedure matching one is quarantined.
+    # None: the built-in list (pipeline/memory/quarantine.py); [] turns the detector off.
+    quarantine_patterns: list[str] | None = None
     seed_pack: str | None = None  # JSONL memory pack imported at start
     qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
 
@@ -163,6 +171,10 @@ class RunConfig(Section):
 
 # What `memp run` (and `make run`) runs when no config is given; absent in an installed wheel.
 DEFAULT_PRESET = Path(__file__).resolve().parent.parent / "configs" / "household-sim.yaml"
+
+
+class StartupError(RuntimeError):
+    """A service the run needs (Ray) did not start; the message is one line."""
 
 
 class ConfigError(ValueError):

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -190,6 +191,11 @@ class LLMClient:
                 raise LLMError("auth", f"env var {cfg.api_key_env} (agent.api_key_env) is not set")
             self._extra["api_key"] = key
 
+    @property
+    def _secrets(self) -> tuple[str, ...]:
+        """Values an error text must never carry (the configured key)."""
+        return tuple(v for k, v in self._extra.items() if k == "api_key" and isinstance(v, str))
+
     async def complete(
         self,
         messages: list[dict[str, Any]],
@@ -255,7 +261,7 @@ class LLMClient:
                 if kind == "rate_limit":
                     self.limiter.on_rate_limit()
                 if kind not in _RETRYABLE or attempt >= self.cfg.max_retries:
-                    raise LLMError(kind, _one_line(exc)) from None
+                    raise LLMError(kind, _one_line(exc, self._secrets)) from None
                 wait = retry_after_s(exc)
                 await anyio.sleep(wait if wait is not None else backoff_s(attempt, self._rng))
                 attempt += 1
@@ -302,6 +308,45 @@ def _tool_call(call: Any) -> ToolCall:
     return ToolCall(name=name, arguments=args, id=str(getattr(call, "id", "") or ""))
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:300]
+# Key-like tokens a provider may echo in an error body (OpenAI "sk-...", bearer headers).
+_SECRET = re.compile(r"(?i)(bearer\s+)\S+|\b(sk|pk|rk|key)-[A-Za-z0-9_\-]{6,}")
+ERROR_TEXT_MAX = 300
+BODY_EXCERPT_MAX = 160
+
+
+def _redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _SECRET.sub(lambda m: (m.group(1) or "") + "***", text)
+
+
+def _body_excerpt(exc: BaseException) -> str:
+    """The start of the HTTP error body, on one line; litellm often drops it from str(exc)."""
+    response = getattr(exc, "response", None)
+    try:
+        body = getattr(response, "text", "") or ""
+    except Exception:  # a streamed or closed httpx response has no text to give
+        body = ""
+    return " ".join(str(body).split())[:BODY_EXCERPT_MAX]
+
+
+def _body_message(body: str) -> str:
+    """error.message of an OpenAI-style JSON body (already in litellm's text), else the body."""
+    try:
+        error = json.loads(body).get("error")
+        return str(error.get("message")) if isinstance(error, dict) else body
+    except (ValueError, AttributeError):
+        return body
+
+
+def _one_line(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """`Type: HTTP <status>: <message> | body: <excerpt>`, keys redacted, <= 300 chars."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    line = type(exc).__name__ + (f": HTTP {status}" if isinstance(status, int) else "")
+    line += f": {text}"
+    body = _body_excerpt(exc)
+    if body and body not in text and _body_message(body) not in text:
+        line += f" | body: {body}"
+    return _redact(line, secrets)[:ERROR_TEXT_MAX]

@@ -22,7 +22,7 @@ class OpenAIServer:
         self.dim = dim
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
-        self.fail_queue: list[tuple[int, dict[str, str]]] = []
+        self.fail_queue: list[tuple[int, dict[str, str], bytes | None]] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -32,8 +32,11 @@ class OpenAIServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def fail_next(self, status: int, headers: dict[str, str] | None = None) -> None:
-        self.fail_queue.append((status, headers or {}))
+    def fail_next(
+        self, status: int, headers: dict[str, str] | None = None, body: bytes | None = None
+    ) -> None:
+        """Queue one HTTP error; `body` replaces the default JSON error (e.g. a plain-text one)."""
+        self.fail_queue.append((status, headers or {}, body))
 
     def __enter__(self) -> OpenAIServer:
         self._thread.start()
@@ -68,7 +71,16 @@ class OpenAIServer:
                     server.auth_headers.append(self.headers.get("Authorization", ""))
                     failure = server.fail_queue.pop(0) if server.fail_queue else None
                 if failure is not None:
-                    status, headers = failure
+                    status, headers, raw = failure
+                    if raw is not None:
+                        self.send_response(status)
+                        self.send_header("Content-Type", "text/plain")
+                        self.send_header("Content-Length", str(len(raw)))
+                        for key, value in headers.items():
+                            self.send_header(key, value)
+                        self.end_headers()
+                        self.wfile.write(raw)
+                        return
                     err = {"error": {"message": f"injected {status}", "type": "rate_limit_error"}}
                     self._send(status, err, headers)
                     return

@@ -82,3 +82,19 @@ def test_missing_key_env_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("MEMP_TEST_KEY")
     with pytest.raises(LLMError, match="MEMP_TEST_KEY"):
         LLMClient(ModelConfig(model="openai/x", api_key_env="MEMP_TEST_KEY"))
+
+
+def test_error_text_carries_status_and_body_excerpt_without_keys() -> None:
+    # A plain-text 429 (as some gateways send) once left the text empty after "OpenAIException - ".
+    body = f"Too many requests for key {KEY} (sk-abcdef1234567890), slow down".encode()
+    with OpenAIServer(lambda msgs: "x") as server:
+        for _ in range(3):
+            server.fail_next(429, {"Retry-After": "0"}, body=body)
+        client = LLMClient(model_cfg(server, max_retries=2), seed=1)
+        with pytest.raises(LLMError) as info:
+            anyio.run(client.complete, [{"role": "user", "content": "hi"}], "agent")
+    text = str(info.value)
+    assert info.value.kind == "rate_limit"
+    assert "HTTP 429" in text and "Too many requests for key" in text
+    assert KEY not in text and "sk-abcdef1234567890" not in text
+    assert "\n" not in text and len(text) <= 300
