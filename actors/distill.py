@@ -31,7 +31,7 @@ class DistillerImpl:
         self.language = get_suite(self.cfg.env).language
         self.llm = LLMClient(mem.builder or self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed)
         builder = make_builder(mem.build, self.llm, KeywordExtractor(self.llm, self.language))
-        self.policy = make_updater(mem.update, builder, self.llm, mem.namespace)
+        self.policy = make_updater(mem.update, builder, self.llm, mem.namespace, cfg=mem)
         self.writer = writer
         self.reader: MemoryReader | None = None
         recorder()  # build/adjust/keywords calls ride on each DistillResult to the writer

@@ -28,7 +28,9 @@ class ValidatorImpl:
         model = _NoModel()
         language = get_suite(cfg.env).language
         builder = make_builder(cfg.memory.build, model, language=language)
-        self.policy = make_updater(cfg.memory.update, builder, model, cfg.memory.namespace)
+        self.policy = make_updater(
+            cfg.memory.update, builder, model, cfg.memory.namespace, cfg=cfg.memory
+        )
 
     def decide(self, trajectory: Trajectory) -> Decision:
         return self.policy.decide(trajectory)

@@ -99,7 +99,7 @@ class Trajectory(Record):
 
 
 Granularity = Literal["trajectory", "script", "proceduralization"]
-ProcedureStatus = Literal["active", "discarded"]
+ProcedureStatus = Literal["active", "discarded", "quarantined"]
 
 
 class ProcedureStats(Record):
@@ -126,6 +126,7 @@ class Procedure(Record):
     build_model: str = ""
     version: int = 1
     status: ProcedureStatus = "active"
+    quarantine_reason: str | None = None  # why the injection detector kept it out of retrieval
     stats: ProcedureStats = Field(default_factory=ProcedureStats)
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)

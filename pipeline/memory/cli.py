@@ -118,7 +118,8 @@ def ls(
     url: UrlOpt = None,
     namespace: NsOpt = None,
     status: Annotated[
-        Literal["active", "discarded", "all"], typer.Option(help="which procedures to list")
+        Literal["active", "discarded", "quarantined", "all"],
+        typer.Option(help="which procedures to list"),
     ] = "active",
     all_: Annotated[bool, typer.Option("--all", help="same as --status all")] = False,
     task_type: Annotated[str | None, typer.Option(help="only this task type")] = None,

@@ -64,7 +64,7 @@ class ProceduralMemory:
             keywords = KeywordExtractor(llm, language)
             retriever = make_retriever(cfg, store, keywords, seed, language=language)
             memory = cls(cfg, store, retriever, make_updater(cfg.update, builder, builder_llm,
-                                                             cfg.namespace))  # fmt: skip
+                                                             cfg.namespace, cfg=cfg))  # fmt: skip
             if cfg.seed_pack:
                 await import_pack(store, cfg.seed_pack)
         except BaseException:

@@ -66,6 +66,7 @@ class BatchWriter:
         self.new_ids: list[str] = []
         self.new_vecs = np.zeros((0, 0), np.float32)  # rows of new_ids; grown by doubling
         self.near_hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        self.adjusted: set[str] = set()  # procedures revised in this batch: one adjust each
 
     async def run(self, ops: list[MemoryOp]) -> ApplyResult:
         fresh: list[MemoryOp] = []
@@ -168,6 +169,8 @@ class BatchWriter:
         proc = op.procedure.model_copy(
             update={"id": op.procedure_id, "namespace": self.store.namespace}
         )
+        if entry is not None and entry.proc.status != "active":
+            return False, []  # frozen (see _stat)
         if entry is not None:  # same id again (a re-import, a re-distilled trajectory)
             return self._merge(entry, proc, op, sum_stats=False), []
         target = await self._near(proc) if proc.status == "active" else None
@@ -234,6 +237,9 @@ class BatchWriter:
         new = op.procedure
         if entry is None or new is None or entry.proc.status != "active":
             return False, []
+        if entry.proc.id in self.adjusted:  # a second revision in one commit would stack blindly
+            return False, []
+        self.adjusted.add(entry.proc.id)
         prev = entry.proc
         entry.proc = prev.adjusted(new, updated_at=time.time())
         entry.reembed = entry.reembed or entry.proc.keywords != prev.keywords
@@ -251,7 +257,8 @@ class BatchWriter:
         return True, []
 
     async def _stat(self, op: MemoryOp, entry: _Entry | None) -> tuple[bool, list[MemoryOp]]:
-        if entry is None or op.stats_delta is None:
+        # A discarded or quarantined procedure is frozen: only an explicit restore may change it.
+        if entry is None or op.stats_delta is None or entry.proc.status != "active":
             return False, []
         entry.proc = entry.proc.model_copy(
             update={"stats": _add_stats(entry.proc.stats, op.stats_delta)}

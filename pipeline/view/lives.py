@@ -115,6 +115,8 @@ class MemoryReplay:
             self._revise(life, Revision(kind="add", version=proc.version, content=proc, **rev))
             return
         cur = life.current
+        if cur.status != "active":
+            return
         sources = _union(cur.source_trajectory_ids, proc.source_trajectory_ids)
         stats = _add_stats(cur.stats, proc.stats) if sum_stats else cur.stats
         if sources == cur.source_trajectory_ids and stats == cur.stats:
@@ -149,7 +151,8 @@ class MemoryReplay:
         )  # fmt: skip
 
     def _stat(self, op: MemoryOp, seq: int, life: ProcedureLife | None) -> None:
-        if life is None or op.stats_delta is None:
+        # As the writer: a discarded or quarantined procedure is frozen.
+        if life is None or op.stats_delta is None or life.current.status != "active":
             return
         stats = _add_stats(life.current.stats, op.stats_delta)
         life.current = life.current.model_copy(update={"stats": stats})
