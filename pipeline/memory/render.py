@@ -31,7 +31,8 @@ def procedure_lines(p: Procedure, now: float | None = None) -> list[str]:
     s = p.stats
     lines = [
         f"procedure {p.id}",
-        f"  status:      {p.status} (version {p.version})",
+        f"  status:      {p.status} (version {p.version})"
+        + (f": {p.quarantine_reason}" if p.quarantine_reason else ""),
         f"  task type:   {p.task_type}",
         f"  task:        {p.task_text}",
         f"  granularity: {p.granularity}",
