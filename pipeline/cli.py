@@ -314,6 +314,38 @@ def perf_memory(
     console.print_json(json.dumps(anyio.run(bench_memory, parsed, queries)))
 
 
+@perf_app.command("soak")
+def perf_soak(
+    episodes: Annotated[int, typer.Option(help="episodes of the endless run")] = 10_000,
+    warmup: Annotated[int, typer.Option(help="episodes before the first sample")] = 1000,
+    every: Annotated[int, typer.Option(help="episodes between samples")] = 1000,
+    config: Annotated[Path, typer.Option(help="run config")] = DEFAULT_PRESET,
+    run_dir: Annotated[Path | None, typer.Option(help="default: a temporary directory")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="extra config overrides")] = None,
+) -> None:
+    """RSS growth per 1,000 episodes of driver, writer, workers and GCS (async, endless split)."""
+    import tempfile
+
+    from pipeline.perf.soak import growth, soak
+
+    if warmup >= episodes:
+        fail(f"--warmup {warmup} must be below --episodes {episodes}")
+        return
+    where = run_dir or Path(tempfile.mkdtemp(prefix="memp-soak-")) / "run"
+    samples, rc = soak(config, where, episodes, warmup, every, set_ or [])
+    if rc != 0 or len(samples) < 2:
+        fail(f"soak run exited {rc} with {len(samples)} samples; see {where}.soak.log")
+        return
+    rows = growth(samples[0], samples[-1])
+    span = f"{samples[0].episodes}->{samples[-1].episodes} episodes"
+    for row in rows:
+        flag = "" if row.mb_per_1000 <= 1.0 else "  (over 1 MB/1,000)"
+        console.print(f"{row.process:<14} {row.start_mb:8.1f} -> {row.end_mb:8.1f} MB "
+                      f"{row.mb_per_1000:+7.2f} MB/1,000 episodes ({span}){flag}")  # fmt: skip
+    console.print_json(json.dumps({"samples": [s.model_dump() for s in samples],
+                                   "growth": [r.model_dump() for r in rows]}))  # fmt: skip
+
+
 @perf_app.command("view")
 def perf_view(
     run_dir: Annotated[Path, typer.Argument(help="a recorded run directory")],
