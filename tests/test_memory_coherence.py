@@ -138,3 +138,33 @@ def stat_op(pid: str, tid: str, ok: bool) -> MemoryOp:
     delta = ProcedureStats(retrieved=1, succeeded=int(ok), failed=int(not ok))
     return MemoryOp(op_id=stable_id("stat", pid, tid), kind="stat", procedure_id=pid,
                     stats_delta=delta)  # fmt: skip
+
+
+def test_viewer_replay_follows_the_same_rules() -> None:
+    from pipeline.view.lives import MemoryReplay
+
+    builder = make_builder("script", sim_llm(), language=LANG)
+    t = traj(*COOL, 1)
+    proc, _ = anyio.run(builder.build, t, "household")
+    revise = [
+        MemoryOp(
+            op_id=f"adj-{n}",
+            kind="adjust",
+            procedure_id=proc.id,
+            procedure=proc.model_copy(update={"script": f"1. step {n}"}),
+        )
+        for n in (1, 2, 3)
+    ]
+    replay = MemoryReplay()
+    replay.begin_batch()
+    for op in (add_op(proc, t, "x"), revise[0], revise[1]):  # one commit: the second is skipped
+        replay.feed(op)
+    assert replay.lives[proc.id].current.script == "1. step 1"
+    replay.begin_batch()
+    replay.feed(revise[2])
+    discard = MemoryOp(op_id="d", kind="discard", procedure_id=proc.id)
+    replay.feed(discard)
+    replay.feed(stat_op(proc.id, "late", ok=True))
+    life = replay.lives[proc.id].current
+    assert (life.script, life.version, life.status) == ("1. step 3", 3, "discarded")
+    assert life.stats.retrieved == 0  # the stat after the discard changed nothing

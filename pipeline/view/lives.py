@@ -82,6 +82,11 @@ class MemoryReplay:
         self.ops_seen = 0
         self.last_seq = 0
         self.by_trajectory: dict[str, list[tuple[int, str, str]]] = {}  # -> (seq, kind, pid)
+        self.adjusted: set[str] = set()  # procedures adjusted in the batch being fed
+
+    def begin_batch(self) -> None:
+        """A new writer batch (commit): as the writer, one adjust per procedure per batch."""
+        self.adjusted.clear()
 
     def feed(self, op: MemoryOp) -> None:
         seq = op.seq if op.seq is not None else self.last_seq + 1
@@ -128,6 +133,9 @@ class MemoryReplay:
         new = op.procedure
         if life is None or new is None or life.current.status != "active":
             return
+        if life.id in self.adjusted:
+            return
+        self.adjusted.add(life.id)
         prev = life.current
         content = prev.adjusted(new)
         self._revise(

@@ -187,6 +187,7 @@ class RunView:
                 if commit.group is not None:
                     self.trajectory_group[tid] = commit.group
             if commit.last_seq is not None:
+                self.replay.begin_batch()
                 self._feed_ops(commit.last_seq)
             bound = max(self.version_bound.get(commit.version, 0), commit.last_seq or 0)
             self.version_bound[commit.version] = max(bound, max(self.version_bound.values()))
