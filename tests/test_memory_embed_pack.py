@@ -125,3 +125,15 @@ def test_memory_cli(tmp_path):
         assert res.exit_code == 0 and expected in res.output, res.output
     res = runner.invoke(memory_app, ["show", "nope", "--run-dir", str(run_dir)])
     assert res.exit_code == 2 and "no procedure with id 'nope'" in res.stderr
+
+
+def test_caches_are_capped() -> None:
+    from pipeline.memory.lru import CappedCache
+
+    cache: CappedCache[str, int] = CappedCache(3)
+    for n in range(5):
+        cache[f"k{n}"] = n
+    assert len(cache) == 3 and "k0" not in cache and cache.get("k4") == 4
+    cache.get("k2")  # used: survives the next insert
+    cache["k5"] = 5
+    assert "k2" in cache and "k3" not in cache

@@ -6,12 +6,14 @@ import re
 from typing import Any, ClassVar, Protocol
 
 from pipeline.envs.base import ENGLISH_STOP_WORDS, EnvLanguage
+from pipeline.memory.lru import CappedCache
 from pipeline.prompts import keywords_request, render_steps, script_request
 from pipeline.types import Granularity, Procedure, Trajectory, Usage, stable_id
 
 _KEYWORD_SPLIT = re.compile(r"[,\n;]+")
 _KEYWORD_CLEAN = re.compile(r"^[\s\-\*\d\.\)]+|[\s\.\"']+$")
 _WORD = re.compile(r"[a-z]+")
+KEYWORD_CACHE = 20_000  # task texts; an endless split never repeats most of them
 
 
 class ChatModel(Protocol):
@@ -44,15 +46,17 @@ class KeywordExtractor:
     def __init__(self, llm: ChatModel, language: EnvLanguage | None = None) -> None:
         self.llm = llm
         self.language = language or EnvLanguage()
-        self._cache: dict[str, list[str]] = {}
+        self._cache: CappedCache[str, list[str]] = CappedCache(KEYWORD_CACHE)
 
     async def __call__(self, goal: str) -> tuple[list[str], Usage]:
-        if goal in self._cache:
-            return self._cache[goal], Usage()
+        cached = self._cache.get(goal)
+        if cached is not None:
+            return cached, Usage()
         system = self.language.keywords_system
         text, usage, _ = await ask(self.llm, system, keywords_request(goal), "keywords")
-        self._cache[goal] = parse_keywords(text, goal, self.language.stop_words)
-        return self._cache[goal], usage
+        keywords = parse_keywords(text, goal, self.language.stop_words)
+        self._cache[goal] = keywords
+        return keywords, usage
 
 
 def step_lines(pairs: list[tuple[str, str]]) -> list[str]:

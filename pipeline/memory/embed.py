@@ -11,10 +11,13 @@ import numpy as np
 
 from pipeline.config import MemoryConfig, ModelConfig
 from pipeline.envs.base import ENGLISH_STOP_WORDS
+from pipeline.memory.lru import CappedCache
 from pipeline.types import Usage
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CHAR_NGRAMS = (3, 4, 5)
+FEATURE_CACHE = 200_000  # hashed features memoised (~25 MB at most)
+VECTOR_CACHE = 10_000  # embedded texts kept per LiteLLMEmbedder (dim 1536: ~60 MB at most)
 _WEIGHTS = {"w": 1.0, "b": 0.7, "c": 0.35}  # per-feature weights: words > bigrams > char grams
 
 
@@ -43,6 +46,8 @@ class HashEmbedder:
     def __init__(self, dim: int = 512) -> None:
         self.name = "hash"
         self.dim: int | None = dim
+        # Feature -> slot memo; an endless run's vocabulary keeps growing, so it is reset when full
+        # (a plain dict keeps the per-feature lookup as cheap as before).
         self._cache: dict[str, tuple[int, float]] = {}
 
     def _features(self, text: str) -> list[tuple[str, float]]:
@@ -58,6 +63,8 @@ class HashEmbedder:
         """Synchronous core: one L2-normalised row per text (zero text -> zero row)."""
         dim = int(self.dim or 0)
         out = np.zeros((len(texts), dim), dtype=np.float32)
+        if len(self._cache) > FEATURE_CACHE:
+            self._cache.clear()
         cache = self._cache
         for row, text in enumerate(texts):
             for feat, weight in self._features(text):
@@ -84,11 +91,12 @@ class LiteLLMEmbedder:
         self.dim: int | None = None
         self.batch_size = batch_size
         self._client = LLMClient(base.model_copy(update={"model": model}))
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: CappedCache[str, np.ndarray] = CappedCache(VECTOR_CACHE)
 
     async def embed(self, texts: list[str]) -> tuple[np.ndarray, Usage]:
         keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        found = {k: v for k in dict.fromkeys(keys) if (v := self._cache.get(k)) is not None}
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
         by_key = dict(zip(keys, texts, strict=True))
         usage = Usage()
         for start in range(0, len(missing), self.batch_size):
@@ -99,10 +107,13 @@ class LiteLLMEmbedder:
             norms = np.linalg.norm(rows, axis=1, keepdims=True)
             rows = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
             self.dim = rows.shape[1]
-            self._cache.update(zip(chunk, rows, strict=True))
+            fresh = dict(zip(chunk, rows, strict=True))
+            for key, row in fresh.items():
+                self._cache[key] = row
+            found.update(fresh)
         if not keys:
             return np.zeros((0, self.dim or 0), dtype=np.float32), usage
-        return np.stack([self._cache[k] for k in keys]), usage
+        return np.stack([found[k] for k in keys]), usage
 
 
 def make_embedder(cfg: MemoryConfig, endpoint: ModelConfig | None = None) -> Embedder:
