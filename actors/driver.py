@@ -208,6 +208,8 @@ class Driver:
         self.progress.add(traj)
         if self.memory_on and not self.sync:
             self._feed_memory([traj], None)
+        if not self.memory_on:  # bounded memory: nothing reads it again (summary reads the file)
+            self.plan.forget([traj.task.id])
 
     def _on_ping(self, ref: Any, worker: int) -> None:
         try:
@@ -260,6 +262,7 @@ class Driver:
                 self.progress.note = f"memory work failed: {str(err).splitlines()[0][:120]}"
             return
         self.committed |= ids
+        self.plan.forget(t.task.id for t in mem.trajectories)  # bounded memory: ids, not episodes
         self.telemetry.commit(result)
         self.version = max(self.version, result.version)
         self.progress.memory_size = result.size

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from pipeline.config import RunConfig
 from pipeline.envs import EnvSuite
@@ -64,6 +64,13 @@ class TaskPlan:
 
     def record(self, traj: Trajectory) -> None:
         self.recorded[traj.task.id] = traj
+
+    def forget(self, task_ids: Iterable[str]) -> None:
+        """Drop trajectories nothing needs any more (memory committed, or memory off).
+
+        An endless run must not hold every episode: the run directory has them on disk."""
+        for task_id in task_ids:
+            self.recorded.pop(task_id, None)
 
     def in_group(self, group: int) -> list[Trajectory]:
         """Recorded trajectories of a sync group, in task order (the order memory sees them)."""
