@@ -35,7 +35,10 @@ def test_override_types_and_nesting() -> None:
 @pytest.mark.parametrize(
     ("override", "needle"),
     [
-        ("memory.bogus=1", "unknown config key 'memory.bogus'; allowed here: build"),
+        (
+            "memory.bogus=1",
+            "unknown config key 'memory.bogus'; allowed here: adjust_similarity, build",
+        ),
         ("memory.build=foo", "'memory.build'"),
         ("memory.retrieve=nope", "'random', 'query' or 'avefact'"),
         ("env.step_limit=0", "'env.step_limit'"),
