@@ -26,6 +26,7 @@ class TaskPlan:
         self.group_size = cfg.pipeline.group_size
         self.recorded: dict[str, Trajectory] = {t.task.id: t for t in recorded}
         self.position: dict[str, int] = {}
+        self.forgotten: set[str] = set()  # recorded, trajectory dropped: still never re-run
         self._stream: Iterator[Task] = iter(task_stream(suite, cfg.env))
         self._next: tuple[int, Task] | None = None
         self._count = 0
@@ -38,7 +39,7 @@ class TaskPlan:
             index = self._count
             self._count += 1
             self.position[task.id] = index
-            if task.id not in self.recorded:
+            if task.id not in self.recorded and task.id not in self.forgotten:
                 self._next = (index, task)
                 return
         self._next = None
@@ -70,7 +71,8 @@ class TaskPlan:
 
         An endless run must not hold every episode: the run directory has them on disk."""
         for task_id in task_ids:
-            self.recorded.pop(task_id, None)
+            if self.recorded.pop(task_id, None) is not None:
+                self.forgotten.add(task_id)
 
     def in_group(self, group: int) -> list[Trajectory]:
         """Recorded trajectories of a sync group, in task order (the order memory sees them)."""
