@@ -12,7 +12,8 @@ import anyio
 import typer
 from rich.console import Console
 
-from pipeline.config import DEFAULT_PRESET, ConfigError, RunConfig, load_config
+from pipeline.config import DEFAULT_PRESET, RunConfig, load_config
+from pipeline.errors import MempError, fail
 from pipeline.memory.cli import memory_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -20,9 +21,6 @@ perf_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures
 app.add_typer(perf_app, name="perf")
 app.add_typer(memory_app, name="memory")
 console = Console()
-
-# Errors a user can cause with input; each becomes one line on stderr and exit code 2.
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, ValueError, FileNotFoundError)
 
 
 def memp_version() -> str:
@@ -48,11 +46,6 @@ def _root(
     ] = None,
 ) -> None:
     """memp: procedural memory for LLM agents, run on Ray."""
-
-
-def fail(message: str) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def _preflight(cfg: RunConfig) -> None:
@@ -107,13 +100,13 @@ def run(
             if preflight:  # before the run directory exists: a failure leaves nothing behind
                 _preflight(cfg)
             rd = RunDir.create(path, cfg)
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     console.print(f"run directory: {rd.path}")
     try:
         summary = run_job(cfg, rd, console, address=address, show_progress=progress)
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     finally:
@@ -132,8 +125,7 @@ def run(
 
     reason = error_budget(summary, cfg.pipeline.max_error_ratio)
     if reason is not None:
-        Console(stderr=True).print(f"[red]error:[/red] {reason}", highlight=False, soft_wrap=True)
-        raise typer.Exit(3)
+        fail(reason, code=3)
 
 
 @app.command()
@@ -164,7 +156,7 @@ def grid(
             stem = grid_file.stem
             path = grid_dir or Path("grids") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
             gd = GridDir.create(path, grid_file)
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     console.print(f"grid directory: {gd.path} ({len(gd.cells)} cells)")
@@ -176,7 +168,7 @@ def grid(
             files = runner.outputs()
             console.print(files.table, highlight=False, soft_wrap=True)
             console.print(f"grid: {files.markdown}  {files.csv}  {files.html}  {files.manifest}")
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     finally:
@@ -223,7 +215,7 @@ def perf_env(
 
         try:
             result = bench_alfworld(EnvConfig(name="alfworld"), episodes=episodes, seed=seed)
-        except USER_ERRORS as err:
+        except MempError as err:
             fail(str(err))
         console.print_json(json.dumps(result))
         return
@@ -255,7 +247,7 @@ def report(
 
     try:
         files = build_report(run_dirs, out)
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     console.print(f"report: {files.markdown}  {files.html}  ({len(files.images)} plots)")
@@ -271,7 +263,7 @@ def trajectory(
 
     try:
         lines = transcript_lines(find_trajectory(run_dir, ident))
-    except USER_ERRORS as err:  # RunDirError is a ValueError
+    except MempError as err:
         fail(str(err))
         return
     for line in lines:
@@ -290,7 +282,7 @@ def view(
     try:
         app = create_app(dirs)
         sock = bind(host, port)
-    except (*USER_ERRORS, OSError) as err:
+    except (MempError, OSError) as err:  # OSError: the address cannot be bound
         fail(str(err))
         return
     serve(app, sock, lambda url: console.print(f"memp view: {url}", highlight=False))
@@ -322,7 +314,7 @@ def perf_view(
 
     try:
         console.print_json(json.dumps(bench_view(run_dir, samples)))
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
 
 
@@ -354,8 +346,11 @@ def perf_pipeline(
 
 
 def main() -> None:
+    """Entry point: a MempError is one stderr line and exit 2; anything else is a bug (exit 1)."""
     try:
         app()
+    except MempError as err:  # raised outside a command's own handler
+        fail(err)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipeline.errors import MempError
 from pipeline.prices import ModelPrice, register_prices
 
 M = TypeVar("M", bound=BaseModel)
@@ -165,7 +166,7 @@ class RunConfig(Section):
 DEFAULT_PRESET = Path(__file__).resolve().parent.parent / "configs" / "household-sim.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(MempError, ValueError):
     """A user-facing configuration problem; the message is one line."""
 
 

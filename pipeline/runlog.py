@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.config import RunConfig, dump_config
+from pipeline.errors import MempError
 from pipeline.types import MemoryOp, Record, Trajectory
 
 TRAJECTORIES = "trajectories.jsonl"
@@ -28,7 +29,7 @@ QDRANT_DIR = "qdrant"
 M = TypeVar("M", bound=BaseModel)
 
 
-class RunDirError(ValueError):
+class RunDirError(MempError, ValueError):
     """A run directory that cannot be used as asked; the message is one line."""
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import prompts
+from pipeline.errors import MempError
 from pipeline.types import Record, Task, ToolCall, Trajectory
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ class EnvSuite(Protocol):
     def make(self) -> Environment: ...
 
 
-class UnknownEnvError(ValueError):
+class UnknownEnvError(MempError, ValueError):
     pass
 
 

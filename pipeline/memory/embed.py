@@ -11,6 +11,7 @@ import numpy as np
 
 from pipeline.config import MemoryConfig, ModelConfig
 from pipeline.envs.base import ENGLISH_STOP_WORDS
+from pipeline.errors import MempError
 from pipeline.types import Usage
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -18,7 +19,7 @@ _CHAR_NGRAMS = (3, 4, 5)
 _WEIGHTS = {"w": 1.0, "b": 0.7, "c": 0.35}  # per-feature weights: words > bigrams > char grams
 
 
-class EmbedderError(ValueError):
+class EmbedderError(MempError, ValueError):
     """A user-facing embedder problem; the message is one line."""
 
 
