@@ -12,9 +12,10 @@ import anyio
 import typer
 from rich.console import Console
 
-from pipeline.config import DEFAULT_PRESET, RunConfig, load_config
+from pipeline.config import RunConfig, load_config
 from pipeline.errors import MempError, fail
 from pipeline.memory.cli import memory_app
+from pipeline.presets import DEFAULT_PRESET
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 perf_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
@@ -62,7 +63,8 @@ def _default_run_dir(cfg: RunConfig) -> Path:
 @app.command()
 def run(
     config: Annotated[
-        Path | None, typer.Argument(help="YAML preset, e.g. configs/household-sim.yaml")
+        Path | None,
+        typer.Argument(help="a preset name (`memp presets`), e.g. household-sim, or a YAML file"),
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override, e.g. memory.top_k=3")
@@ -92,9 +94,8 @@ def run(
                 _preflight(cfg)
         else:
             if config is None:
-                config = DEFAULT_PRESET if DEFAULT_PRESET.is_file() else None
-                where = f"the default preset {config}" if config else "built-in defaults"
-                console.print(f"no config given: using {where}", highlight=False)
+                config = DEFAULT_PRESET
+                console.print(f"no config given: using the preset {config.stem}", highlight=False)
             cfg = load_config(config, set_ or [])
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
             if preflight:  # before the run directory exists: a failure leaves nothing behind
@@ -131,7 +132,7 @@ def run(
 @app.command()
 def grid(
     grid_file: Annotated[
-        Path | None, typer.Argument(help="grid YAML, e.g. configs/grids/paper-build.yaml")
+        Path | None, typer.Argument(help="grid YAML or grid preset name, e.g. paper-build")
     ] = None,
     grid_dir: Annotated[Path | None, typer.Option(help="where the grid is recorded")] = None,
     resume: Annotated[
@@ -201,6 +202,22 @@ def envs(
         splits = ", ".join(f"{s} ({'endless' if n is None else n})" for s, n in r.splits.items())
         table.add_row(r.name, splits or f"[red]{r.error}[/red]", r.sim_policy or "-",
                       ", ".join(r.settings) or "-", r.suite)  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def presets() -> None:
+    """List the presets shipped with memp: run configs (`memp run NAME`) and grids."""
+    from rich.table import Table
+
+    from pipeline.presets import description, grid_presets, run_presets
+
+    table = Table(title="presets")
+    for col in ("kind", "name", "description"):
+        table.add_column(col)
+    for kind, found in (("run", run_presets()), ("grid", grid_presets())):
+        for name, path in found.items():
+            table.add_row(kind, name, description(path))
     console.print(table)
 
 

@@ -1,4 +1,4 @@
-"""The one RunConfig tree: YAML presets in configs/, `--set a.b=c` overrides, one-line errors."""
+"""The one RunConfig tree: YAML files or preset names, `--set a.b=c` overrides, one-line errors."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import MempError
+from pipeline.presets import find, run_presets
 from pipeline.prices import ModelPrice, register_prices
 
 M = TypeVar("M", bound=BaseModel)
@@ -162,10 +163,6 @@ class RunConfig(Section):
         return self
 
 
-# What `memp run` (and `make run`) runs when no config is given; absent in an installed wheel.
-DEFAULT_PRESET = Path(__file__).resolve().parent.parent / "configs" / "household-sim.yaml"
-
-
 class ConfigError(MempError, ValueError):
     """A user-facing configuration problem; the message is one line."""
 
@@ -247,12 +244,13 @@ def build_config(tree: dict[str, Any]) -> RunConfig:
 
 
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Read a YAML preset (or defaults when path is None) and apply `a.b=c` overrides."""
+    """Read a YAML file or preset name (defaults when path is None); apply `a.b=c` overrides."""
     tree: dict[str, Any] = {}
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file not found: {p}")
+        p = find(path, run_presets())
+        if p is None:
+            known = ", ".join(run_presets())
+            raise ConfigError(f"config file not found: {path} (nor a preset name: {known})")
         try:
             loaded = yaml.safe_load(p.read_text()) or {}
         except yaml.YAMLError as err:
