@@ -15,6 +15,9 @@ from pipeline.envs.alfworld.export import export_games
 from pipeline.envs.household import HouseholdEnv, solve
 from pipeline.envs.household.catalog import TASK_TYPES
 
+# Seconds per test (whole engines, databases or splits): not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("textworld")
 
 

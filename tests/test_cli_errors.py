@@ -14,6 +14,9 @@ from pipeline.errors import MempError
 from pipeline.memory.schema import MemoryStoreError
 from pipeline.runlog import RunDirError
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

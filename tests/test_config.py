@@ -10,6 +10,9 @@ import pytest
 
 from pipeline.config import ConfigError, load_config
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -17,6 +17,9 @@ from pipeline.config import ConfigError, EnvConfig, load_config
 from pipeline.envs import DuplicateEnvError, UnknownEnvError, get_suite, register, suite_class
 from tests.toy_env import ToySuite
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parents[1]
 TOY = "tests.toy_env:ToySuite"
 

@@ -17,6 +17,9 @@ from pipeline.runlog import CONFIG, MEMORY_OPS, TRAJECTORIES
 from pipeline.types import MemoryOp, Step, Task, Trajectory
 from tests.test_memory_store import GOALS, add, proc, stat
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

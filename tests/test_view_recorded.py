@@ -24,6 +24,9 @@ from pipeline.config import load_config
 from pipeline.runlog import RunDir
 from pipeline.view.run import RunView
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "configs" / "household-sim.yaml"
 CHROMIUM = shutil.which("chromium")
