@@ -12,7 +12,8 @@ import anyio
 import typer
 from rich.console import Console
 
-from pipeline.config import RunConfig, load_config
+from pipeline.config import RunConfig
+from pipeline.config_load import load_config
 from pipeline.errors import MempError, fail
 from pipeline.memory.cli import memory_app
 from pipeline.presets import DEFAULT_PRESET
@@ -95,7 +96,8 @@ def run(
         else:
             if config is None:
                 config = DEFAULT_PRESET
-                console.print(f"no config given: using the preset {config.stem}", highlight=False)
+                note = f"no config given: using the default preset {config}"
+                console.print(note, highlight=False)
             cfg = load_config(config, set_ or [])
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
             if preflight:  # before the run directory exists: a failure leaves nothing behind

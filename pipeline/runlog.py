@@ -172,7 +172,7 @@ class RunDir:
 
     @classmethod
     def resume(cls, path: Path) -> RunDir:
-        from pipeline.config import load_config
+        from pipeline.config_load import load_config
 
         if not (path / CONFIG).is_file():
             raise RunDirError(f"{path} is not a run directory (no {CONFIG})")

@@ -8,7 +8,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.config import ConfigError, build_config
+from pipeline.config import ConfigError
+from pipeline.config_load import build_config
 from pipeline.envs import get_suite
 from pipeline.envs.alfworld import parity
 from pipeline.envs.alfworld.export import export_games

@@ -22,7 +22,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from pipeline.config import RunConfig, load_config
+from pipeline.config import RunConfig
+from pipeline.config_load import load_config
 
 # Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
 pytestmark = pytest.mark.heavy

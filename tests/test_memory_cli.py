@@ -10,7 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.config import build_config, dump_config
+from pipeline.config import dump_config
+from pipeline.config_load import build_config
 from pipeline.memory.embed import HashEmbedder
 from pipeline.memory.store import ProcedureStore
 from pipeline.runlog import CONFIG, MEMORY_OPS, TRAJECTORIES

@@ -11,7 +11,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.config import ConfigError, RunConfig, build_config
+from pipeline.config import ConfigError, RunConfig
+from pipeline.config_load import build_config
 from pipeline.llm import LLMClient
 from pipeline.presets import DEFAULT_PRESET
 from pipeline.runlog import MANIFEST, TRAJECTORIES, RunDir

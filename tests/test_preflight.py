@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import build_config
+from pipeline.config_load import build_config
 from pipeline.preflight import PreflightError, check, planned
 from tests.openai_server import OpenAIServer
 

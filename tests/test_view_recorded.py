@@ -20,7 +20,7 @@ import anyio
 import pytest
 from rich.console import Console
 
-from pipeline.config import load_config
+from pipeline.config_load import load_config
 from pipeline.runlog import RunDir
 from pipeline.view.run import RunView
 

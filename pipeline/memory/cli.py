@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.config import MemoryConfig, load_config
+from pipeline.config import MemoryConfig
+from pipeline.config_load import load_config
 from pipeline.errors import MempError, fail
 from pipeline.memory.embed import make_embedder
 from pipeline.memory.pack import export_pack, import_pack

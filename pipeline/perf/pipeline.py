@@ -13,7 +13,8 @@ from typing import Any
 
 import anyio
 
-from pipeline.config import RunConfig, load_config
+from pipeline.config import RunConfig
+from pipeline.config_load import load_config
 from pipeline.presets import DEFAULT_PRESET
 from pipeline.types import Record, Task, Trajectory
 
