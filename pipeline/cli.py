@@ -14,11 +14,13 @@ from rich.console import Console
 
 from pipeline.config import DEFAULT_PRESET, ConfigError, RunConfig, load_config
 from pipeline.memory.cli import memory_app
+from pipeline.serve_local_cli import serve_local
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 perf_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 app.add_typer(perf_app, name="perf")
 app.add_typer(memory_app, name="memory")
+app.command("serve-local")(serve_local)
 console = Console()
 
 # Errors a user can cause with input; each becomes one line on stderr and exit code 2.
