@@ -199,6 +199,10 @@ class LLMClient:
             self._extra = sim_provider.call_kwargs(sim_cfg, seed)
         if cfg.api_base:
             self._extra["api_base"] = cfg.api_base
+            if not cfg.api_key_env and not os.environ.get("OPENAI_API_KEY"):
+                # A keyless local server (llama.cpp, vLLM): litellm's OpenAI client insists on
+                # some key, and the server ignores it.
+                self._extra["api_key"] = "no-key"
         if cfg.api_key_env:
             key = os.environ.get(cfg.api_key_env)
             if not key:

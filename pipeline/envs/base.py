@@ -70,9 +70,9 @@ def clean_command(text: str) -> str:
     return cmd.rstrip(".").strip()
 
 
-# A thought long enough to reason in a sentence or two, short enough that a small model that
+# A thought long enough for one sentence of reasoning, short enough that a small model that
 # rambles still reaches its action within max_tokens.
-THOUGHT_MAX_CHARS = 240
+THOUGHT_MAX_CHARS = 120
 
 
 def answer_schema(action: dict[str, Any]) -> dict[str, Any]:
