@@ -53,7 +53,7 @@ class CallEvent(Record):
     model: str
     usage: Usage
     latency_s: float
-    error: str | None = None  # ErrorKind of a failed attempt
+    error: str | None = None  # ErrorKind of a failed attempt, or "cancelled"
 
 
 CallObserver = Callable[[CallEvent], None]
@@ -264,6 +264,13 @@ class LLMClient:
             try:
                 async with self.limiter.limiter:
                     response = await call()
+            except anyio.get_cancelled_exc_class():
+                # An episode timeout or shutdown hung up mid-call: the attempt still happened
+                # (its tokens, billed or not, are unknown to a client that stopped listening).
+                latency = time.perf_counter() - started
+                _emit(CallEvent(role=role, model=self.cfg.model, usage=Usage(), latency_s=latency,
+                                error="cancelled"))  # fmt: skip
+                raise
             except Exception as exc:
                 kind = classify(exc)
                 latency = time.perf_counter() - started
