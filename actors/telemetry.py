@@ -4,8 +4,8 @@ Actor side: `recorder()` installs one CallRecorder per process as an llm observe
 `recorder().rows()` (plain CallRow tuples) piggybacked on their results: rollout workers on each
 EpisodeResult, distillers on each DistillResult, which the writer forwards with its own calls
 (avefact retrieval keywords, litellm embeddings) on the next CommitResult. Every actor also answers
-`calls()`: the driver pulls it every CALLS_PULL_S (so each attempt reaches Prometheus within seconds,
-not when its episode ends) and once more when the run ends.
+`calls()`: the driver pulls it every CALLS_PULL_S (so each attempt reaches Prometheus within
+seconds, not when its episode ends) and once more when the run ends.
 
 Driver side: `Telemetry` tallies the shipped calls by role (for summary.json) and, when
 metrics.enabled, serves them with episodes, retrieval latency, memory, queues and limits from

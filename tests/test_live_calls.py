@@ -1,5 +1,5 @@
 """Every model attempt reaches Prometheus within seconds, before its episode ends, and a call cut
-off by the episode timeout is counted as cancelled in summary.json (Ray, real HTTP, real litellm)."""
+off by the episode timeout is counted as cancelled in summary.json (Ray, real HTTP and litellm)."""
 
 from __future__ import annotations
 
