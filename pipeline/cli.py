@@ -64,6 +64,12 @@ def _preflight(cfg: RunConfig) -> None:
         console.print(f"preflight: {describe(probe)} ok ({probe.seconds:.1f}s)", highlight=False)
 
 
+def _fit_timeouts(cfg: RunConfig, derive: bool) -> RunConfig:
+    from pipeline.timeouts import fit_timeouts
+
+    return fit_timeouts(cfg, console, derive)
+
+
 def _default_run_dir(cfg: RunConfig) -> Path:
     return Path("runs") / f"{cfg.run.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -99,6 +105,7 @@ def run(
             cfg = rd.config
             if preflight:
                 _preflight(cfg)
+                _fit_timeouts(cfg, derive=False)  # a recorded config is not changed
         else:
             if config is None:
                 config = DEFAULT_PRESET if DEFAULT_PRESET.is_file() else None
@@ -108,6 +115,7 @@ def run(
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
             if preflight:  # before the run directory exists: a failure leaves nothing behind
                 _preflight(cfg)
+                cfg = _fit_timeouts(cfg, derive=True)
             rd = RunDir.create(path, cfg)
     except USER_ERRORS as err:
         fail(str(err))
