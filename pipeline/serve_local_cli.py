@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from typing import Annotated
 
@@ -30,6 +31,9 @@ def serve_local(
         "Ctrl-C stops",
         highlight=False,
     )
+    # llama.cpp installs its own SIGINT/SIGTERM handlers, which leave this process running.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
