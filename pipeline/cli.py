@@ -17,11 +17,13 @@ from pipeline.config_load import load_config
 from pipeline.errors import MempError, fail
 from pipeline.memory.cli import memory_app
 from pipeline.presets import DEFAULT_PRESET
+from pipeline.serve_local_cli import serve_local
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 perf_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 app.add_typer(perf_app, name="perf")
 app.add_typer(memory_app, name="memory")
+app.command("serve-local")(serve_local)
 console = Console()
 
 
@@ -55,6 +57,12 @@ def _preflight(cfg: RunConfig) -> None:
 
     for probe in check(cfg):
         console.print(f"preflight: {describe(probe)} ok ({probe.seconds:.1f}s)", highlight=False)
+
+
+def _fit_timeouts(cfg: RunConfig, derive: bool) -> RunConfig:
+    from pipeline.timeouts import fit_timeouts
+
+    return fit_timeouts(cfg, console, derive)
 
 
 def _default_run_dir(cfg: RunConfig) -> Path:
@@ -93,6 +101,7 @@ def run(
             cfg = rd.config
             if preflight:
                 _preflight(cfg)
+                _fit_timeouts(cfg, derive=False)  # a recorded config is not changed
         else:
             if config is None:
                 config = DEFAULT_PRESET
@@ -102,6 +111,7 @@ def run(
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
             if preflight:  # before the run directory exists: a failure leaves nothing behind
                 _preflight(cfg)
+                cfg = _fit_timeouts(cfg, derive=True)
             rd = RunDir.create(path, cfg)
     except MempError as err:
         fail(str(err))

@@ -82,10 +82,18 @@ class ModelConfig(Section):
     concurrency: int = Field(64, ge=1)  # per-endpoint limit on in-flight calls
 
 
+# Fields of an endpoint that a memory model copies from the agent when the user left them unset.
+ENDPOINT_FIELDS = ("api_base", "api_key_env")
+
+
 class AgentConfig(ModelConfig):
     one_shot: bool = True  # include a worked example of the task type
     history_steps: int = Field(0, ge=0)  # 0: whole interaction in the prompt; else last N steps
     episode_timeout_s: float = Field(600.0, gt=0)
+    # Structured answers: json_schema asks the endpoint for {"thought", "action"} constrained to
+    # the env's action schema (e.g. the admissible commands); auto does so where the model's
+    # provider supports response_format; off parses free text (the ReAct default).
+    constrained: Literal["off", "json_schema", "auto"] = "off"
 
 
 class QdrantConfig(Section):
@@ -109,12 +117,14 @@ class MemoryConfig(Section):
     top_k: int = Field(1, ge=1, le=50)
     score_threshold: float | None = None
     embedder: str = "hash"  # hash | litellm:<model>
+    embedder_api_base: str | None = None  # OpenAI-compatible server of a litellm embedder
+    embedder_api_key_env: str | None = None  # env var holding its key; never the key itself
     embed_dim: int = Field(512, ge=8)
     update_every: int = Field(1, ge=1)  # vanilla: add every t tasks
     dedup_threshold: float = Field(0.97, ge=0.0, le=1.0)
     capacity: int | None = Field(None, ge=1)
     discard: DiscardConfig = Field(default_factory=DiscardConfig)
-    builder: ModelConfig | None = None  # None: same model as the agent
+    builder: ModelConfig | None = None  # None: same model as the agent; unset endpoint: agent's
     seed_pack: str | None = None  # JSONL memory pack imported at start
     qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
 
@@ -152,6 +162,18 @@ class RunConfig(Section):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)  # model string -> USD per Mtok
+
+    @model_validator(mode="after")
+    def _inherit_endpoint(self) -> RunConfig:
+        # A builder on the agent's server needs only its model name: the endpoint fields the
+        # user did not set come from the agent (an explicit `api_base: null` opts out).
+        builder = self.memory.builder
+        if builder is not None:
+            unset = {f: getattr(self.agent, f) for f in ENDPOINT_FIELDS}
+            unset = {f: v for f, v in unset.items() if f not in builder.model_fields_set}
+            if unset:
+                self.memory.builder = builder.model_copy(update=unset)
+        return self
 
     @model_validator(mode="after")
     def _register_prices(self) -> RunConfig:

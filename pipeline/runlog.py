@@ -136,7 +136,11 @@ def _models(config: RunConfig) -> dict[str, Any]:
         "agent": config.agent.model,
         "builder": builder.model,
         "embedder": embedder.removeprefix("litellm:") if embedder != "hash" else "hash",
-        "endpoints": {"agent": config.agent.api_base, "builder": builder.api_base},
+        "endpoints": {
+            "agent": config.agent.api_base,
+            "builder": builder.api_base,
+            "embedder": config.memory.embedder_api_base,
+        },
     }
     if config.prices:
         models["prices"] = {m: p.model_dump() for m, p in config.prices.items()}

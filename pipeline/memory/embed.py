@@ -106,13 +106,18 @@ class LiteLLMEmbedder:
         return np.stack([self._cache[k] for k in keys]), usage
 
 
+def embedder_endpoint(cfg: MemoryConfig) -> ModelConfig:
+    """The litellm embedder's endpoint: memory.embedder_api_base and memory.embedder_api_key_env."""
+    return ModelConfig(api_base=cfg.embedder_api_base, api_key_env=cfg.embedder_api_key_env)
+
+
 def make_embedder(cfg: MemoryConfig, endpoint: ModelConfig | None = None) -> Embedder:
     """The embedder named by `memory.embedder`: 'hash' or 'litellm:<model>'."""
     name = cfg.embedder.strip()
     if name == "hash":
         return HashEmbedder(cfg.embed_dim)
     if name.startswith("litellm:") and len(name) > len("litellm:"):
-        return LiteLLMEmbedder(name.removeprefix("litellm:"), endpoint)
+        return LiteLLMEmbedder(name.removeprefix("litellm:"), endpoint or embedder_endpoint(cfg))
     raise EmbedderError(f"unknown memory.embedder {name!r}; use 'hash' or 'litellm:<model>'")
 
 
