@@ -6,7 +6,8 @@ import anyio
 import numpy as np
 import pytest
 
-from pipeline.config import RunConfig, load_config
+from pipeline.config import RunConfig
+from pipeline.config_load import load_config
 from pipeline.llm import LLMClient, LLMError
 from pipeline.memory.embed import make_embedder
 from tests.openai_server import OpenAIServer

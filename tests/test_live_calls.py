@@ -12,7 +12,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.openai_server import OpenAIServer
+
+pytestmark = pytest.mark.heavy  # Ray / subprocess: not in `make test-fast`
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = re.compile(r"metrics: (http://\S+/metrics)")

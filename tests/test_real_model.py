@@ -9,10 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline.runlog import RunDir
 from pipeline.serve_local import MODEL_NAME, LocalServer, LocalSettings
 from tests.pipeline_checks import check_memory, summary
 from tests.usage_proxy import UsageProxy
+
+pytestmark = pytest.mark.heavy  # Ray / subprocess: not in `make test-fast`
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = 3

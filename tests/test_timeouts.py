@@ -6,7 +6,7 @@ import time
 
 import anyio
 
-from pipeline.config import load_config
+from pipeline.config_load import load_config
 from pipeline.timeouts import CallEstimate, fit, measure
 from tests.openai_server import OpenAIServer
 
