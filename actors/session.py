@@ -10,7 +10,7 @@ from pathlib import Path
 import ray
 
 import pipeline
-from pipeline.config import StartupError
+from pipeline.errors import StartupError
 
 # Ray's own noise (token auth notice, usage stats prompt) is not the user's business in a local run.
 # Ray starts workers at nice 15; our workers are the job itself, so they run at the driver's.

@@ -13,7 +13,8 @@ import anyio
 import pytest
 
 from pipeline.agent import run_episode
-from pipeline.config import AgentConfig, EnvConfig, build_config, dump_config
+from pipeline.config import AgentConfig, EnvConfig, dump_config
+from pipeline.config_load import build_config
 from pipeline.envs import get_suite
 from pipeline.envs.household.solver import solve
 from pipeline.llm import LLMClient

@@ -13,7 +13,9 @@ from typing import Any
 
 import anyio
 
-from pipeline.config import RunConfig, load_config
+from pipeline.config import RunConfig
+from pipeline.config_load import load_config
+from pipeline.presets import DEFAULT_PRESET
 from pipeline.types import Record, Task, Trajectory
 
 
@@ -21,7 +23,7 @@ def perf_config(concurrency: int, workers: int, latency_s: float, sigma: float) 
     """The default preset with memory off, lognormal sim latency and room for `concurrency`."""
     per_worker = max(1, -(-concurrency // workers))
     return load_config(
-        Path(__file__).resolve().parents[2] / "configs" / "household-sim.yaml",
+        DEFAULT_PRESET,
         [
             "memory.enabled=false",
             "metrics.enabled=false",
