@@ -242,7 +242,8 @@ class Driver:
     def _summarize(self, wall_s: float) -> RunSummary:
         trajs = self.rd.recorded_trajectories()
         size = self.cfg.pipeline.group_size
-        if self.sync:
+        if self.sync:  # task order: float sums do not depend on finish order or a resume
+            trajs.sort(key=lambda t: self.plan.position[t.task.id])
             group_of = {t.id: self.plan.group_of(t.task.id) for t in trajs}
         else:  # online: the learning curve runs over completion order
             group_of = {t.id: i // size for i, t in enumerate(trajs)}
