@@ -137,6 +137,8 @@ class Driver:
         waiting = len(self.requeue) + len(self.episodes) - running
         chains = [c for m in self.memory.values() for c in m.chains]
         self.telemetry.sample(waiting, running, chains, force)
+        fleet = self.fleet
+        self.telemetry.pull_calls([*fleet.workers, *fleet.distillers, fleet.writer])
 
     def _wait(self) -> list[Any]:
         refs = [*self.episodes, *self.memory, *self.down]

@@ -11,12 +11,19 @@ from typing import Any
 import ray
 
 from actors.messages import EpisodeRequest, EpisodeResult
-from actors.rollout import rollout_worker_cls
+from actors.rollout import RolloutWorkerImpl, rollout_worker_cls
 from actors.session import start_ray
 from pipeline.config import RunConfig
 from pipeline.envs import get_suite
 from pipeline.perf.chat_server import server_process
-from pipeline.perf.pipeline import SERVER_KEY_ENV, PerfPoint, ideal_eps, perf_config, proc_cpu_s
+from pipeline.perf.pipeline import (
+    SERVER_KEY_ENV,
+    PerfPoint,
+    ideal_eps,
+    perf_config,
+    proc_cpu_s,
+    run_lockstep,
+)
 
 
 def _ray_system_pids() -> list[int]:
@@ -30,8 +37,18 @@ def _cpu(pids: list[int]) -> float:
     return sum(proc_cpu_s(pid) for pid in pids)
 
 
+class PerfWorkerImpl(RolloutWorkerImpl):
+    """A rollout worker that also plays lockstep batches: the baseline stays with the benchmark."""
+
+    async def lockstep(self, tasks: list[Any]) -> dict[str, Any]:
+        """The same episodes, every step waiting for the batch's slowest call."""
+        started = time.perf_counter()
+        trajs = await run_lockstep(tasks, self.suite, self.llm, self.cfg)
+        return {"wall_s": time.perf_counter() - started, "steps": [t.n_steps for t in trajs]}
+
+
 def _workers(cfg: RunConfig) -> tuple[list[Any], list[int]]:
-    cls = rollout_worker_cls(cfg)
+    cls = rollout_worker_cls(cfg, PerfWorkerImpl)
     conf = cfg.model_dump(mode="json")
     workers = [cls.remote(conf, i, None) for i in range(cfg.pipeline.rollout_workers)]
     return workers, ray.get([w.ready.remote() for w in workers])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -136,20 +135,12 @@ class RolloutWorkerImpl:
     async def ready(self) -> int:
         return os.getpid()
 
-    async def lockstep(self, tasks: list[Any]) -> dict[str, Any]:
-        """Perf only: the same episodes, every step waiting for the batch's slowest call."""
-        from pipeline.perf.pipeline import run_lockstep
 
-        started = time.perf_counter()
-        trajs = await run_lockstep(tasks, self.suite, self.llm, self.cfg)
-        return {"wall_s": time.perf_counter() - started, "steps": [t.n_steps for t in trajs]}
-
-
-def rollout_worker_cls(cfg: RunConfig) -> Any:
+def rollout_worker_cls(cfg: RunConfig, impl: type[RolloutWorkerImpl] = RolloutWorkerImpl) -> Any:
     """The Ray actor class with restarts; re-dispatch of lost episodes is the driver's job."""
     return ray.remote(
         num_cpus=0,
         max_restarts=-1,
         max_task_retries=0,
         max_concurrency=cfg.pipeline.episodes_per_worker + CONTROL_SLOTS,
-    )(RolloutWorkerImpl)
+    )(impl)

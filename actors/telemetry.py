@@ -4,7 +4,8 @@ Actor side: `recorder()` installs one CallRecorder per process as an llm observe
 `recorder().rows()` (plain CallRow tuples) piggybacked on their results: rollout workers on each
 EpisodeResult, distillers on each DistillResult, which the writer forwards with its own calls
 (avefact retrieval keywords, litellm embeddings) on the next CommitResult. Every actor also answers
-`calls()`, the final pull that collects what is still buffered when the run ends.
+`calls()`: the driver pulls it every CALLS_PULL_S (so each attempt reaches Prometheus within
+seconds, not when its episode ends) and once more when the run ends.
 
 Driver side: `Telemetry` tallies the shipped calls by role (for summary.json) and, when
 metrics.enabled, serves them with episodes, retrieval latency, memory, queues and limits from
@@ -29,6 +30,7 @@ from pipeline.metrics import CallRecorder, CallRow, Metrics
 from pipeline.types import Trajectory, Usage
 
 SAMPLE_S = 0.5  # how often the driver measures queue depths
+CALLS_PULL_S = 2.0  # how often the driver pulls buffered LLM calls from every actor
 FINAL_PULL_S = 10.0  # how long the final calls() pull waits for actors
 
 _recorder: CallRecorder | None = None
@@ -68,6 +70,8 @@ class Telemetry:
         self.endpoint = endpoint_key(cfg.agent)
         self.limits = dict.fromkeys(range(cfg.pipeline.rollout_workers), cfg.agent.concurrency)
         self._sampled = 0.0
+        self._pulled = 0.0
+        self._pulls: dict[int, Any] = {}  # actor position -> its outstanding calls() ref
         self._finished_at: float | None = None
 
     def start(self) -> str | None:
@@ -205,16 +209,39 @@ class Telemetry:
             m.set_queue(stage, depth)
         m.in_flight.set(in_flight)
 
+    def pull_calls(self, actors: Sequence[Any]) -> None:
+        """Every CALLS_PULL_S, ask each actor for its buffered calls; take the answers that came.
+
+        Calls also ride on results, but a slow model's episode can run for minutes: this keeps
+        Prometheus (and summary.json's tally) within seconds of every attempt. Never blocks; an
+        actor busy with a long task keeps one request queued and is asked again once it answers."""
+        if self._pulls:
+            refs = list(self._pulls.values())
+            ready = set(ray.wait(refs, num_returns=len(refs), timeout=0)[0])
+            self._take([r for r in refs if r in ready])
+            self._pulls = {i: r for i, r in self._pulls.items() if r not in ready}
+        now = time.monotonic()
+        if now - self._pulled < CALLS_PULL_S:
+            return
+        self._pulled = now
+        for i, actor in enumerate(actors):
+            if actor is not None and i not in self._pulls:
+                self._pulls[i] = actor.calls.remote()
+
     def final_pull(self, actors: Sequence[Any]) -> None:
         """Collect the calls still buffered in each actor; dead or slow ones are skipped."""
-        refs = [a.calls.remote() for a in actors if a is not None]
+        refs = [*self._pulls.values(), *(a.calls.remote() for a in actors if a is not None)]
+        self._pulls = {}
         if not refs:
             return
         ready, _ = ray.wait(refs, num_returns=len(refs), timeout=FINAL_PULL_S)
-        for ref in ready:
+        self._take(ready)
+
+    def _take(self, refs: Iterable[Any]) -> None:
+        for ref in refs:
             try:
                 self.calls(ray.get(ref))
-            except ray.exceptions.RayError:
+            except ray.exceptions.RayError:  # a dead actor: its buffered calls are lost with it
                 continue
 
     # ---- the end ----

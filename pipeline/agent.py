@@ -12,8 +12,15 @@ import anyio
 from pipeline.config import AgentConfig, EnvConfig
 from pipeline.envs import EnvSuite
 from pipeline.envs.base import Action, EnvLanguage, StepResult
-from pipeline.llm import LLMClient, LLMError, LLMResult
-from pipeline.types import Step, Task, Trajectory, stable_id
+from pipeline.llm import LLMClient, LLMError, LLMResult, supports_json_schema
+from pipeline.types import AnswerMode, Step, Task, Trajectory, stable_id
+
+# Added to the system prompt when answers are constrained: the schema fixes the fields, this
+# tells the model what goes in them (the env's prompt describes the commands themselves).
+STRUCTURED_NOTE = (
+    '\nAnswer with one JSON object: "thought" (one short sentence of reasoning), then '
+    '"action" (your one command).'
+)
 
 
 def episode_id(task: Task, run_seed: int, attempt: int = 0) -> str:
@@ -68,6 +75,34 @@ async def run_episode(
     return traj
 
 
+def constrained(agent: AgentConfig, llm: LLMClient) -> bool:
+    """Whether this run asks for structured answers (agent.constrained; auto: if supported)."""
+    if agent.constrained == "auto":
+        return supports_json_schema(llm.cfg)
+    return agent.constrained == "json_schema"
+
+
+def response_format(schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI json_schema response_format (litellm passes it through; llama.cpp honours it)."""
+    return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+
+
+async def _ask(
+    llm: LLMClient,
+    language: EnvLanguage,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    schema: dict[str, Any] | None,
+) -> tuple[LLMResult, Action, dict[str, Any] | None, AnswerMode]:
+    """One model answer read in its mode: a structured answer, a tool call or ReAct text."""
+    if schema is not None:
+        result = await llm.complete(messages, "agent", response_format=response_format(schema))
+        return result, language.parse_structured(result.text), None, "json_schema"
+    result = await llm.complete(messages, "agent", tools)
+    action, call_message = _read(language, result)
+    return result, action, call_message, "tool_call" if call_message is not None else "text"
+
+
 def _read(language: EnvLanguage, result: LLMResult) -> tuple[Action, dict[str, Any] | None]:
     """The answer's action and, for a tool call, the assistant message that carries it."""
     if not result.tool_calls:
@@ -116,17 +151,23 @@ async def _play(
         opening = await _reset(env, task)
         example = language.one_shot_example(task) if agent.one_shot else None
         tools = language.tools()
+        structured = constrained(agent, llm)
+        system = language.system_prompt(task) + (STRUCTURED_NOTE if structured else "")
         messages: list[dict[str, Any]] = [
-            {"role": "system", "content": language.system_prompt(task)},
+            {"role": "system", "content": system},
             {
                 "role": "user",
                 "content": language.first_message(opening, task, example, memory_text),
             },
         ]
         for _ in range(env_cfg.step_limit):
-            result = await llm.complete(_window(messages, agent.history_steps), "agent", tools)
+            schema = None
+            if structured:
+                schema = language.action_schema(task, env.admissible_commands())
+            result, action, call_message, mode = await _ask(
+                llm, language, _window(messages, agent.history_steps), tools, schema
+            )
             traj.usage = traj.usage + result.usage
-            action, call_message = _read(language, result)
             messages.append(call_message or {"role": "assistant", "content": result.text})
             if action.command is None:
                 observation, valid, done, success = language.format_hint, False, False, False
@@ -144,6 +185,7 @@ async def _play(
                     observation=observation,
                     valid=valid,
                     tool_call=call_message is not None,
+                    mode=mode,
                     raw=None if action.command is not None else raw[:2000],
                     prompt_tokens=result.usage.prompt_tokens,
                     completion_tokens=result.usage.completion_tokens,

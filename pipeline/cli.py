@@ -12,17 +12,19 @@ import anyio
 import typer
 from rich.console import Console
 
-from pipeline.config import DEFAULT_PRESET, ConfigError, RunConfig, load_config
+from pipeline.config import RunConfig
+from pipeline.config_load import load_config
+from pipeline.errors import MempError, fail
 from pipeline.memory.cli import memory_app
+from pipeline.presets import DEFAULT_PRESET
+from pipeline.serve_local_cli import serve_local
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 perf_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 app.add_typer(perf_app, name="perf")
 app.add_typer(memory_app, name="memory")
+app.command("serve-local")(serve_local)
 console = Console()
-
-# Errors a user can cause with input; each becomes one line on stderr and exit code 2.
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, ValueError, FileNotFoundError)
 
 
 def memp_version() -> str:
@@ -50,16 +52,17 @@ def _root(
     """memp: procedural memory for LLM agents, run on Ray."""
 
 
-def fail(message: str) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
 def _preflight(cfg: RunConfig) -> None:
     from pipeline.preflight import check, describe
 
     for probe in check(cfg):
         console.print(f"preflight: {describe(probe)} ok ({probe.seconds:.1f}s)", highlight=False)
+
+
+def _fit_timeouts(cfg: RunConfig, derive: bool) -> RunConfig:
+    from pipeline.timeouts import fit_timeouts
+
+    return fit_timeouts(cfg, console, derive)
 
 
 def _default_run_dir(cfg: RunConfig) -> Path:
@@ -69,7 +72,8 @@ def _default_run_dir(cfg: RunConfig) -> Path:
 @app.command()
 def run(
     config: Annotated[
-        Path | None, typer.Argument(help="YAML preset, e.g. configs/household-sim.yaml")
+        Path | None,
+        typer.Argument(help="a preset name (`memp presets`), e.g. household-sim, or a YAML file"),
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override, e.g. memory.top_k=3")
@@ -97,23 +101,25 @@ def run(
             cfg = rd.config
             if preflight:
                 _preflight(cfg)
+                _fit_timeouts(cfg, derive=False)  # a recorded config is not changed
         else:
             if config is None:
-                config = DEFAULT_PRESET if DEFAULT_PRESET.is_file() else None
-                where = f"the default preset {config}" if config else "built-in defaults"
-                console.print(f"no config given: using {where}", highlight=False)
+                config = DEFAULT_PRESET
+                note = f"no config given: using the default preset {config}"
+                console.print(note, highlight=False)
             cfg = load_config(config, set_ or [])
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
             if preflight:  # before the run directory exists: a failure leaves nothing behind
                 _preflight(cfg)
+                cfg = _fit_timeouts(cfg, derive=True)
             rd = RunDir.create(path, cfg)
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     console.print(f"run directory: {rd.path}")
     try:
         summary = run_job(cfg, rd, console, address=address, show_progress=progress)
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     finally:
@@ -132,14 +138,13 @@ def run(
 
     reason = error_budget(summary, cfg.pipeline.max_error_ratio)
     if reason is not None:
-        Console(stderr=True).print(f"[red]error:[/red] {reason}", highlight=False, soft_wrap=True)
-        raise typer.Exit(3)
+        fail(reason, code=3)
 
 
 @app.command()
 def grid(
     grid_file: Annotated[
-        Path | None, typer.Argument(help="grid YAML, e.g. configs/grids/paper-build.yaml")
+        Path | None, typer.Argument(help="grid YAML or grid preset name, e.g. paper-build")
     ] = None,
     grid_dir: Annotated[Path | None, typer.Option(help="where the grid is recorded")] = None,
     resume: Annotated[
@@ -164,7 +169,7 @@ def grid(
             stem = grid_file.stem
             path = grid_dir or Path("grids") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
             gd = GridDir.create(path, grid_file)
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     console.print(f"grid directory: {gd.path} ({len(gd.cells)} cells)")
@@ -176,7 +181,7 @@ def grid(
             files = runner.outputs()
             console.print(files.table, highlight=False, soft_wrap=True)
             console.print(f"grid: {files.markdown}  {files.csv}  {files.html}  {files.manifest}")
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     finally:
@@ -212,6 +217,22 @@ def envs(
     console.print(table)
 
 
+@app.command()
+def presets() -> None:
+    """List the presets shipped with memp: run configs (`memp run NAME`) and grids."""
+    from rich.table import Table
+
+    from pipeline.presets import description, grid_presets, run_presets
+
+    table = Table(title="presets")
+    for col in ("kind", "name", "description"):
+        table.add_column(col)
+    for kind, found in (("run", run_presets()), ("grid", grid_presets())):
+        for name, path in found.items():
+            table.add_row(kind, name, description(path))
+    console.print(table)
+
+
 @perf_app.command("env")
 def perf_env(
     seconds: float = 3.0, seed: int = 0, env: str = "household", episodes: int = 8
@@ -223,7 +244,7 @@ def perf_env(
 
         try:
             result = bench_alfworld(EnvConfig(name="alfworld"), episodes=episodes, seed=seed)
-        except USER_ERRORS as err:
+        except MempError as err:
             fail(str(err))
         console.print_json(json.dumps(result))
         return
@@ -255,7 +276,7 @@ def report(
 
     try:
         files = build_report(run_dirs, out)
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
         return
     console.print(f"report: {files.markdown}  {files.html}  ({len(files.images)} plots)")
@@ -271,7 +292,7 @@ def trajectory(
 
     try:
         lines = transcript_lines(find_trajectory(run_dir, ident))
-    except USER_ERRORS as err:  # RunDirError is a ValueError
+    except MempError as err:
         fail(str(err))
         return
     for line in lines:
@@ -290,7 +311,7 @@ def view(
     try:
         app = create_app(dirs)
         sock = bind(host, port)
-    except (*USER_ERRORS, OSError) as err:
+    except (MempError, OSError) as err:  # OSError: the address cannot be bound
         fail(str(err))
         return
     serve(app, sock, lambda url: console.print(f"memp view: {url}", highlight=False))
@@ -322,7 +343,7 @@ def perf_view(
 
     try:
         console.print_json(json.dumps(bench_view(run_dir, samples)))
-    except USER_ERRORS as err:
+    except MempError as err:
         fail(str(err))
 
 
@@ -357,8 +378,11 @@ def perf_pipeline(
 
 
 def main() -> None:
+    """Entry point: a MempError is one stderr line and exit 2; anything else is a bug (exit 1)."""
     try:
         app()
+    except MempError as err:  # raised outside a command's own handler
+        fail(err)
     except KeyboardInterrupt:
         sys.exit(130)
 

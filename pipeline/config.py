@@ -1,13 +1,13 @@
-"""The one RunConfig tree: YAML presets in configs/, `--set a.b=c` overrides, one-line errors."""
+"""The one RunConfig tree: YAML files or preset names, `--set a.b=c` overrides, one-line errors."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipeline.errors import MempError
 from pipeline.prices import ModelPrice, register_prices
 
 M = TypeVar("M", bound=BaseModel)
@@ -82,10 +82,18 @@ class ModelConfig(Section):
     concurrency: int = Field(64, ge=1)  # per-endpoint limit on in-flight calls
 
 
+# Fields of an endpoint that a memory model copies from the agent when the user left them unset.
+ENDPOINT_FIELDS = ("api_base", "api_key_env")
+
+
 class AgentConfig(ModelConfig):
     one_shot: bool = True  # include a worked example of the task type
     history_steps: int = Field(0, ge=0)  # 0: whole interaction in the prompt; else last N steps
     episode_timeout_s: float = Field(600.0, gt=0)
+    # Structured answers: json_schema asks the endpoint for {"thought", "action"} constrained to
+    # the env's action schema (e.g. the admissible commands); auto does so where the model's
+    # provider supports response_format; off parses free text (the ReAct default).
+    constrained: Literal["off", "json_schema", "auto"] = "off"
 
 
 class QdrantConfig(Section):
@@ -109,12 +117,14 @@ class MemoryConfig(Section):
     top_k: int = Field(1, ge=1, le=50)
     score_threshold: float | None = None
     embedder: str = "hash"  # hash | litellm:<model>
+    embedder_api_base: str | None = None  # OpenAI-compatible server of a litellm embedder
+    embedder_api_key_env: str | None = None  # env var holding its key; never the key itself
     embed_dim: int = Field(512, ge=8)
     update_every: int = Field(1, ge=1)  # vanilla: add every t tasks
     dedup_threshold: float = Field(0.97, ge=0.0, le=1.0)
     capacity: int | None = Field(None, ge=1)
     discard: DiscardConfig = Field(default_factory=DiscardConfig)
-    builder: ModelConfig | None = None  # None: same model as the agent
+    builder: ModelConfig | None = None  # None: same model as the agent; unset endpoint: agent's
     seed_pack: str | None = None  # JSONL memory pack imported at start
     qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
 
@@ -154,6 +164,18 @@ class RunConfig(Section):
     prices: dict[str, ModelPrice] = Field(default_factory=dict)  # model string -> USD per Mtok
 
     @model_validator(mode="after")
+    def _inherit_endpoint(self) -> RunConfig:
+        # A builder on the agent's server needs only its model name: the endpoint fields the
+        # user did not set come from the agent (an explicit `api_base: null` opts out).
+        builder = self.memory.builder
+        if builder is not None:
+            unset = {f: getattr(self.agent, f) for f in ENDPOINT_FIELDS}
+            unset = {f: v for f, v in unset.items() if f not in builder.model_fields_set}
+            if unset:
+                self.memory.builder = builder.model_copy(update=unset)
+        return self
+
+    @model_validator(mode="after")
     def _register_prices(self) -> RunConfig:
         # Every process (driver, each Ray actor) validates its RunConfig once, so registering
         # here prices the calls of every process without a hook in each actor.
@@ -161,107 +183,8 @@ class RunConfig(Section):
         return self
 
 
-# What `memp run` (and `make run`) runs when no config is given; absent in an installed wheel.
-DEFAULT_PRESET = Path(__file__).resolve().parent.parent / "configs" / "household-sim.yaml"
-
-
-class ConfigError(ValueError):
+class ConfigError(MempError, ValueError):
     """A user-facing configuration problem; the message is one line."""
-
-
-def _parse_value(text: str) -> Any:
-    # YAML scalars give the user ints, floats, bools and null without quoting rules of our own.
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def _apply_override(tree: dict[str, Any], assignment: str) -> None:
-    if "=" not in assignment:
-        raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. memory.top_k=3")
-    key, _, raw = assignment.partition("=")
-    parts = key.strip().split(".")
-    node = tree
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"--set {key}: {part!r} is a value, not a section")
-        node = child
-    node[parts[-1]] = _parse_value(raw)
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return []
-        ann = field.annotation
-        candidates = [ann, *getattr(ann, "__args__", ())]
-        nxt = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if nxt is None:
-            return []
-        model = nxt
-    return sorted(model.model_fields)
-
-
-def _one_line(err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = tuple(first["loc"])
-    key = ".".join(str(p) for p in loc)
-    if first["type"] == "extra_forbidden":
-        allowed = ", ".join(_allowed_keys(RunConfig, loc))
-        return f"unknown config key {key!r}; allowed here: {allowed}"
-    msg = first["msg"]
-    extra = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
-    return f"bad value for {key!r}: {msg}; got {first.get('input')!r}{extra}"
-
-
-# Keys that moved: (section, key) -> where they live now.
-MOVED_KEYS = {("env", "grammar"): "env.household.grammar"}
-
-
-def _check_moved(tree: dict[str, Any]) -> None:
-    for (section, key), new in MOVED_KEYS.items():
-        node = tree.get(section)
-        if isinstance(node, dict) and key in node:
-            raise ConfigError(
-                f"config key '{section}.{key}' moved to '{new}' (e.g. --set {new}={node[key]})"
-            )
-
-
-def build_config(tree: dict[str, Any]) -> RunConfig:
-    """Validate a config tree, then the env and sim subsections against their plug-ins."""
-    _check_moved(tree)
-    try:
-        cfg = RunConfig.model_validate(tree)
-    except ValidationError as err:
-        raise ConfigError(_one_line(err)) from None
-    from pipeline.plugin_config import check_plugins  # imports the env suite: not for workers
-
-    check_plugins(cfg)
-    return cfg
-
-
-def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Read a YAML preset (or defaults when path is None) and apply `a.b=c` overrides."""
-    tree: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file not found: {p}")
-        try:
-            loaded = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{p}: top level must be a mapping of sections")
-        tree = loaded
-    for assignment in overrides:
-        _apply_override(tree, assignment)
-    return build_config(tree)
 
 
 def dump_config(cfg: RunConfig) -> str:

@@ -17,8 +17,10 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.metrics_core import Metric
 
+from pipeline.errors import MempError
 
-class MetricsError(RuntimeError):
+
+class MetricsError(MempError, RuntimeError):
     """The exporter could not start; one line naming host, port and the fix."""
 
 

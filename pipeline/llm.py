@@ -54,7 +54,7 @@ class CallEvent(Record):
     model: str
     usage: Usage
     latency_s: float
-    error: str | None = None  # ErrorKind of a failed attempt
+    error: str | None = None  # ErrorKind of a failed attempt, or "cancelled"
 
 
 CallObserver = Callable[[CallEvent], None]
@@ -168,6 +168,21 @@ def is_sim(model: str) -> bool:
     return model.startswith("sim/")
 
 
+def supports_json_schema(cfg: ModelConfig) -> bool:
+    """Whether the endpoint takes a json_schema response_format (agent.constrained=auto).
+
+    A self-hosted OpenAI-compatible server (api_base: llama.cpp, vLLM, Ollama) does; a hosted
+    model does when litellm's model map says so; the offline sim answers in text only."""
+    if is_sim(cfg.model):
+        return False
+    if cfg.api_base:
+        return True
+    try:
+        return bool(litellm.supports_response_schema(model=cfg.model))
+    except Exception:  # a model litellm does not know
+        return False
+
+
 class LLMClient:
     """Calls one configured model; every litellm call in memp goes through here."""
 
@@ -185,10 +200,15 @@ class LLMClient:
             self._extra = sim_provider.call_kwargs(sim_cfg, seed)
         if cfg.api_base:
             self._extra["api_base"] = cfg.api_base
+            if not cfg.api_key_env and not os.environ.get("OPENAI_API_KEY"):
+                # A keyless local server (llama.cpp, vLLM): litellm's OpenAI client insists on
+                # some key, and the server ignores it.
+                self._extra["api_key"] = "no-key"
         if cfg.api_key_env:
             key = os.environ.get(cfg.api_key_env)
             if not key:
-                raise LLMError("auth", f"env var {cfg.api_key_env} (agent.api_key_env) is not set")
+                missing = f"env var {cfg.api_key_env} (api_key_env of {cfg.model}) is not set"
+                raise LLMError("auth", missing)
             self._extra["api_key"] = key
 
     async def complete(
@@ -196,10 +216,12 @@ class LLMClient:
         messages: list[dict[str, Any]],
         role: str,
         tools: list[dict[str, Any]] | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> LLMResult:
         """One chat completion with retries; raises LLMError after the last attempt.
 
-        `tools`: OpenAI function schemas passed through litellm; calls come back parsed."""
+        `tools`: OpenAI function schemas passed through litellm; calls come back parsed.
+        `response_format`: passed through as is (e.g. a json_schema for constrained answers)."""
         kwargs: dict[str, Any] = {
             "model": self.cfg.model,
             "messages": messages,
@@ -211,6 +233,8 @@ class LLMClient:
         }
         if tools:
             kwargs["tools"] = tools
+        if response_format is not None:
+            kwargs["response_format"] = response_format
         response = await self._with_retries(role, lambda: litellm.acompletion(**kwargs))
         message = response.choices[0].message
         return LLMResult(
@@ -241,6 +265,13 @@ class LLMClient:
             try:
                 async with self.limiter.limiter:
                     response = await call()
+            except anyio.get_cancelled_exc_class():
+                # An episode timeout or shutdown hung up mid-call: the attempt still happened
+                # (its tokens, billed or not, are unknown to a client that stopped listening).
+                latency = time.perf_counter() - started
+                _emit(CallEvent(role=role, model=self.cfg.model, usage=Usage(), latency_s=latency,
+                                error="cancelled"))  # fmt: skip
+                raise
             except Exception as exc:
                 kind = classify(exc)
                 latency = time.perf_counter() - started

@@ -25,7 +25,9 @@ EPISODE_SCORE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 
 # Label values primed at 0 so every dashboard and rule expression has a series from the start.
 STATUSES = ("ok", "error", "timeout")
 OUTCOMES = ("success", "failure")
-ERROR_KINDS = ("rate_limit", "timeout", "server", "bad_output", "auth", "bad_request", "other")
+ERROR_KINDS = (
+    "rate_limit", "timeout", "server", "bad_output", "auth", "bad_request", "other", "cancelled",
+)  # fmt: skip
 OP_KINDS = ("add", "adjust", "discard", "stat")
 STAGES = ("rollout", "validate", "distill", "write")
 

@@ -8,8 +8,10 @@ import sys
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from pipeline.errors import MempError
 
-class PluginError(ValueError):
+
+class PluginError(MempError, ValueError):
     """A plug-in target that cannot be imported; the message is one line."""
 
 

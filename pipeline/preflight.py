@@ -12,11 +12,12 @@ import anyio
 from pydantic import BaseModel
 
 from pipeline.config import ModelConfig, RunConfig
+from pipeline.errors import MempError
 
 PROBE_TIMEOUT_S = 30.0
 
 
-class PreflightError(ValueError):
+class PreflightError(MempError, ValueError):
     """A configured model cannot be used; the message is one line naming the role and model."""
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.config import RunConfig, dump_config
+from pipeline.errors import MempError
 from pipeline.types import MemoryOp, Record, Trajectory
 
 TRAJECTORIES = "trajectories.jsonl"
@@ -28,7 +29,7 @@ QDRANT_DIR = "qdrant"
 M = TypeVar("M", bound=BaseModel)
 
 
-class RunDirError(ValueError):
+class RunDirError(MempError, ValueError):
     """A run directory that cannot be used as asked; the message is one line."""
 
 
@@ -135,7 +136,11 @@ def _models(config: RunConfig) -> dict[str, Any]:
         "agent": config.agent.model,
         "builder": builder.model,
         "embedder": embedder.removeprefix("litellm:") if embedder != "hash" else "hash",
-        "endpoints": {"agent": config.agent.api_base, "builder": builder.api_base},
+        "endpoints": {
+            "agent": config.agent.api_base,
+            "builder": builder.api_base,
+            "embedder": config.memory.embedder_api_base,
+        },
     }
     if config.prices:
         models["prices"] = {m: p.model_dump() for m, p in config.prices.items()}
@@ -171,7 +176,7 @@ class RunDir:
 
     @classmethod
     def resume(cls, path: Path) -> RunDir:
-        from pipeline.config import load_config
+        from pipeline.config_load import load_config
 
         if not (path / CONFIG).is_file():
             raise RunDirError(f"{path} is not a run directory (no {CONFIG})")

@@ -10,10 +10,11 @@ from pydantic import ValidationError
 
 from pipeline.config import EnvConfig
 from pipeline.envs import EnvSuite
+from pipeline.errors import MempError
 from pipeline.types import Task
 
 
-class TaskSourceError(ValueError):
+class TaskSourceError(MempError, ValueError):
     """Bad task input; the message is one line naming the file and line."""
 
 

@@ -62,12 +62,18 @@ class ToolCall(Record):
     bad_arguments: str | None = None  # the raw text when the arguments were not a JSON object
 
 
+# How the step's answer was asked for and read: ReAct text, a tool call, or a JSON object
+# constrained by the env's action schema (agent.constrained).
+AnswerMode = Literal["text", "tool_call", "json_schema"]
+
+
 class Step(Record):
     thought: str = ""
     action: str  # the command sent to the env; "" when the answer had no parsable action
     observation: str
     valid: bool = True  # False: malformed answer or a command the env rejected
     tool_call: bool = False  # the action came from a tool call, not from the answer's text
+    mode: AnswerMode = "text"
     raw: str | None = None  # the model's raw answer, kept only when it could not be parsed
     prompt_tokens: int = 0
     completion_tokens: int = 0

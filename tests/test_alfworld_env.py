@@ -8,12 +8,16 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.config import ConfigError, build_config
+from pipeline.config import ConfigError
+from pipeline.config_load import build_config
 from pipeline.envs import get_suite
 from pipeline.envs.alfworld import parity
 from pipeline.envs.alfworld.export import export_games
 from pipeline.envs.household import HouseholdEnv, solve
 from pipeline.envs.household.catalog import TASK_TYPES
+
+# Seconds per test (whole engines, databases or splits): not in `make test-fast`.
+pytestmark = pytest.mark.slow
 
 pytest.importorskip("textworld")
 

@@ -14,6 +14,9 @@ from pipeline.envs.alfworld.export import export_games
 from pipeline.envs.household.catalog import TASK_TYPES
 from pipeline.runlog import RunDir
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 pytest.importorskip("textworld")
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,9 +13,13 @@ from pathlib import Path
 import pytest
 
 from pipeline import envs
-from pipeline.config import ConfigError, EnvConfig, load_config
+from pipeline.config import ConfigError, EnvConfig
+from pipeline.config_load import load_config
 from pipeline.envs import DuplicateEnvError, UnknownEnvError, get_suite, register, suite_class
 from tests.toy_env import ToySuite
+
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = "tests.toy_env:ToySuite"
@@ -61,7 +65,7 @@ def _with_entry_point(tmp_path: Path, name: str, code: str) -> subprocess.Comple
 
 def test_entry_point_env(tmp_path: Path) -> None:
     proc = _with_entry_point(tmp_path, "lock", """
-        from pipeline.config import load_config
+        from pipeline.config_load import load_config
         from pipeline.envs import get_suite, registered
         cfg = load_config(None, ["env.name=lock", "env.split=test", "agent.model=sim/toy"])
         suite = get_suite(cfg.env)

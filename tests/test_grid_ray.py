@@ -18,6 +18,9 @@ import yaml
 from actors.session import start_ray
 from tests.pipeline_checks import task_ids
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = 6
 GRID = {

@@ -11,6 +11,9 @@ from pipeline.envs.household import HouseholdEnv, solve
 from pipeline.envs.household.tasks import split_tasks
 from pipeline.types import Task
 
+# Seconds per test (whole engines, databases or splits): not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 STEP_LIMIT = EnvConfig().step_limit
 
 

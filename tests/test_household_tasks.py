@@ -20,6 +20,9 @@ from pipeline.envs.household.scene import build_scene
 from pipeline.envs.household.tasks import UnknownSplitError, make_task, split_tasks
 from pipeline.types import Task
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

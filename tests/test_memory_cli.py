@@ -10,12 +10,16 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.config import build_config, dump_config
+from pipeline.config import dump_config
+from pipeline.config_load import build_config
 from pipeline.memory.embed import HashEmbedder
 from pipeline.memory.store import ProcedureStore
 from pipeline.runlog import CONFIG, MEMORY_OPS, TRAJECTORIES
 from pipeline.types import MemoryOp, Step, Task, Trajectory
 from tests.test_memory_store import GOALS, add, proc, stat
+
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.config import MemoryConfig, ModelConfig, build_config, dump_config
+from pipeline.config import MemoryConfig, ModelConfig, dump_config
+from pipeline.config_load import build_config
 from pipeline.memory.cli import memory_app
 from pipeline.memory.embed import EmbedderError, HashEmbedder, LiteLLMEmbedder, make_embedder
 from pipeline.memory.pack import export_pack, import_pack

@@ -17,6 +17,9 @@ from pipeline.llm import CallEvent
 from pipeline.metrics import CallRecorder, Metrics
 from pipeline.types import Step, Task, Trajectory, Usage
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 
 def _traj(success: bool, steps: int) -> Trajectory:
     task = Task(id="t1", env="household", split="x", task_type="pick", goal="g", seed=0)

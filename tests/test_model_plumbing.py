@@ -11,10 +11,15 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.config import DEFAULT_PRESET, ConfigError, RunConfig, build_config
+from pipeline.config import ConfigError, RunConfig
+from pipeline.config_load import build_config
 from pipeline.llm import LLMClient
+from pipeline.presets import DEFAULT_PRESET
 from pipeline.runlog import MANIFEST, TRAJECTORIES, RunDir
 from tests.openai_server import OpenAIServer
+
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-plumbing-secret-5678"

@@ -24,6 +24,9 @@ import pytest
 
 from tests.pipeline_checks import check_memory, summary, task_ids
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "configs" / "household-sim.yaml"
 # The `ray` CLI of the interpreter running the tests (the venv), not whichever is on PATH.

@@ -20,9 +20,12 @@ from actors.fleet import Fleet
 from actors.job import run_job
 from actors.session import start_ray
 from pipeline.agent import episode_id
-from pipeline.config import load_config
+from pipeline.config_load import load_config
 from pipeline.runlog import RunDir
 from tests.pipeline_checks import check_memory, summary, task_ids
+
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "configs" / "household-sim.yaml"

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import build_config
+from pipeline.config_load import build_config
 from pipeline.preflight import PreflightError, check, planned
 from tests.openai_server import OpenAIServer
+
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-preflight-secret-0042"

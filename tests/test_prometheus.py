@@ -24,7 +24,7 @@ from tests.prometheus_server import (
     start_memp_run,
 )
 
-pytestmark = needs_prometheus
+pytestmark = [needs_prometheus, pytest.mark.heavy]  # not in `make test-fast`
 TASKS = 50  # ~20-25 s of run at 1 s scrapes: enough samples for every rate()[5m]
 
 

@@ -23,7 +23,7 @@ from tests.prometheus_server import (
     start_memp_run,
 )
 
-pytestmark = needs_prometheus
+pytestmark = [needs_prometheus, pytest.mark.heavy]  # not in `make test-fast`
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.config import build_config, dump_config
+from pipeline.config import dump_config
+from pipeline.config_load import build_config
 from pipeline.report import load_run, run_figures
 from pipeline.report.figures import headline_labels
 from pipeline.runlog import CONFIG, MEMORY_COMMITS, MEMORY_OPS, SUMMARY, TRAJECTORIES

@@ -17,6 +17,9 @@ import pytest
 from pipeline import prompts, sim
 from pipeline.config import EnvConfig, SimConfig
 
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
+
 household = pytest.importorskip("pipeline.envs.household")
 N_TASKS = 60
 STEP_LIMIT = 50

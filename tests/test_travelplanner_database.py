@@ -15,6 +15,9 @@ from pipeline.envs.travelplanner.sources import csv_database, open_database
 from pipeline.envs.travelplanner.synthetic import fill_synthetic
 from tests.travelplanner_data import CACHE, shared_db, write_tiny_csv_db
 
+# Seconds per test (whole engines, databases or splits): not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 TABLES = ("cities", "flights", "accommodations", "restaurants", "attractions", "distances")
 
 

@@ -13,6 +13,9 @@ from pipeline.envs.travelplanner.plan import parse_plan, render_plan
 from pipeline.envs.travelplanner.sandbox import resolve
 from tests.travelplanner_tiny_db import VALID_PLAN, VALID_PLAN_COST, TinyDB, plan_text, query
 
+# Seconds per test (whole engines, databases or splits): not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 DB = TinyDB()
 ALL_LOCAL = {
     "house rule": "parties",

@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline.runlog import RunDir
 from tests.travelplanner_data import CACHE
+
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "configs" / "travelplanner-sim.yaml"

@@ -22,6 +22,9 @@ from pipeline.envs.travelplanner.sim.writer import check_line
 from pipeline.envs.travelplanner.suite import TravelPlannerSettings, TravelPlannerSuite
 from pipeline.types import Task
 
+# Seconds per test (whole engines, databases or splits): not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 ZERO = {k: 0.0 for k in MISTAKE_CHECK} | {"notebook_skip": 0.0}
 SEEDS = (1, 2, 3)
 # mistake -> the per-episode score it breaks

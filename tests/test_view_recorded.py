@@ -20,9 +20,12 @@ import anyio
 import pytest
 from rich.console import Console
 
-from pipeline.config import load_config
+from pipeline.config_load import load_config
 from pipeline.runlog import RunDir
 from pipeline.view.run import RunView
+
+# Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "configs" / "household-sim.yaml"

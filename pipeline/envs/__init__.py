@@ -21,6 +21,7 @@ from pipeline.envs.base import (
     ToolCall,
     UnknownEnvError,
 )
+from pipeline.errors import MempError
 from pipeline.plugins import PluginError, group, is_target, load_target
 
 ENTRY_POINT_GROUP = "memp.envs"
@@ -34,7 +35,7 @@ _REGISTRY: dict[str, str | type] = {}
 _LOADED: dict[str, type] = {}
 
 
-class DuplicateEnvError(ValueError):
+class DuplicateEnvError(MempError, ValueError):
     pass
 
 

@@ -6,6 +6,7 @@ only ever ask an env's `EnvLanguage` for wording, parsing and condensing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import prompts
+from pipeline.errors import MempError
 from pipeline.types import Record, Task, ToolCall, Trajectory
 
 if TYPE_CHECKING:
@@ -69,6 +71,36 @@ def clean_command(text: str) -> str:
     return cmd.rstrip(".").strip()
 
 
+# A thought long enough for one sentence of reasoning, short enough that a small model that
+# rambles still reaches its action within max_tokens.
+THOUGHT_MAX_CHARS = 120
+
+
+def answer_schema(action: dict[str, Any]) -> dict[str, Any]:
+    """{"thought": short text, "action": <action schema>}, both required, nothing else."""
+    return {
+        "type": "object",
+        "properties": {
+            "thought": {"type": "string", "maxLength": THOUGHT_MAX_CHARS},
+            "action": action,
+        },
+        "required": ["thought", "action"],
+        "additionalProperties": False,
+    }
+
+
+def json_answer(text: str) -> dict[str, Any] | None:
+    """The JSON object an answer holds (fences and text around it ignored), else None."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        value = json.loads(text[start : end + 1])
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class EnvLanguage:
     """How an env talks to models; env-agnostic ReAct defaults that each env overrides."""
 
@@ -99,6 +131,24 @@ class EnvLanguage:
     def tools(self) -> list[dict[str, Any]] | None:
         """OpenAI function-tool schemas offered to the model; None: text answers only."""
         return None
+
+    def action_schema(self, task: Task, admissible: list[str] | None) -> dict[str, Any] | None:
+        """JSON schema of one structured answer (`agent.constrained`); None: answer in text.
+
+        Default: {"thought", "action"} with the action one of the env's admissible commands."""
+        if not admissible:
+            return None
+        return answer_schema({"type": "string", "enum": list(dict.fromkeys(admissible))})
+
+    def parse_structured(self, text: str) -> Action:
+        """An answer to action_schema(): its JSON object, else (a provider that ignored the
+        schema) the text parse."""
+        answer = json_answer(text)
+        if answer is None:
+            return self.parse(text)
+        action = answer.get("action")
+        command = clean_command(action) if isinstance(action, str) else ""
+        return Action(thought=str(answer.get("thought", "")).strip(), command=command or None)
 
     def parse(self, text: str) -> Action:
         """ReAct text: the last 'Action:' line, else a bare last line that looks like a command."""
@@ -165,7 +215,7 @@ class EnvSuite(Protocol):
     def make(self) -> Environment: ...
 
 
-class UnknownEnvError(ValueError):
+class UnknownEnvError(MempError, ValueError):
     pass
 
 
@@ -179,5 +229,7 @@ __all__ = [
     "StepResult",
     "ToolCall",
     "UnknownEnvError",
+    "answer_schema",
     "clean_command",
+    "json_answer",
 ]

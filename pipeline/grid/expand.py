@@ -13,7 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel
 
-from pipeline.config import ConfigError, ModelConfig, RunConfig, build_config
+from pipeline.config import ConfigError, ModelConfig, RunConfig
+from pipeline.config_load import build_config
 from pipeline.grid.spec import GridError, GridSpec, resolve_base
 
 CellKind = Literal["memory", "control", "build"]

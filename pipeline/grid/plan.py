@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from pipeline.config import dump_config
 from pipeline.envs import get_suite
 from pipeline.grid.expand import Cell, expand, split_concurrency
-from pipeline.grid.spec import GridError, GridSpec, load_spec
+from pipeline.grid.spec import GridError, GridSpec, find_grid, load_spec
 from pipeline.runlog import CONFIG, TRAJECTORIES, JsonlLog, read_jsonl
 from pipeline.task_source import task_stream
 
@@ -43,6 +43,7 @@ class GridDir:
 
     @classmethod
     def create(cls, path: Path, spec_file: Path) -> GridDir:
+        spec_file = find_grid(spec_file)
         spec = load_spec(spec_file)
         if (path / PLAN).exists():
             raise GridError(

@@ -9,10 +9,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.config import ConfigError
+from pipeline.presets import PRESET_DIR, find, grid_presets
 
 Protocol = Literal["online", "offline", "transfer"]
 CELL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
-PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "configs"
 
 
 class GridError(ConfigError):
@@ -100,9 +100,17 @@ def _changes_model(build: BuildStage | None) -> bool:
     return any(k.startswith(("agent.", "sim.", "memory.builder")) for k in keys)
 
 
+def find_grid(ref: Path) -> Path:
+    """A grid YAML path or a grid preset name (`memp presets`)."""
+    path = find(ref, grid_presets())
+    if path is None:
+        known = ", ".join(grid_presets())
+        raise GridError(f"grid file not found: {ref} (nor a grid preset name: {known})")
+    return path
+
+
 def load_spec(path: Path) -> GridSpec:
-    if not path.is_file():
-        raise GridError(f"grid file not found: {path}")
+    path = find_grid(path)
     try:
         tree = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
@@ -115,7 +123,7 @@ def resolve_base(base: str, relative_to: Path | None = None) -> Path:
     candidates = [Path(base)]
     if relative_to is not None:
         candidates.append(relative_to / base)
-    candidates += [PRESET_DIR / base, PRESET_DIR / f"{base}.yaml"]
+    candidates += [PRESET_DIR / base, PRESET_DIR / f"{base}.yaml"]  # a run preset
     for path in candidates:
         if path.is_file():
             return path.resolve()

@@ -12,13 +12,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.config import ConfigError, MemoryConfig, load_config
-from pipeline.memory.embed import EmbedderError, make_embedder
+from pipeline.config import MemoryConfig
+from pipeline.config_load import load_config
+from pipeline.errors import MempError, fail
+from pipeline.memory.embed import make_embedder
 from pipeline.memory.pack import export_pack, import_pack
 from pipeline.memory.render import history_lines, procedure_lines, when
 from pipeline.memory.schema import MemoryStoreError, utility
 from pipeline.memory.store import ProcedureStore
-from pipeline.runlog import CONFIG, MEMORY_OPS, QDRANT_DIR, RunDirError, read_jsonl
+from pipeline.runlog import CONFIG, MEMORY_OPS, QDRANT_DIR, read_jsonl
 from pipeline.types import MemoryOp, Procedure
 
 memory_app = typer.Typer(help="Inspect, export and import procedural memory.", no_args_is_help=True)
@@ -67,17 +69,11 @@ def console() -> Console:
     return Console()
 
 
-def _fail(message: str) -> None:
-    # soft_wrap: the message stays one line whatever the terminal width.
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
 def _run(fn: Callable[[], Awaitable[T]]) -> T:
     try:
         return anyio.run(fn)
-    except (MemoryStoreError, EmbedderError, ConfigError, RunDirError) as err:
-        _fail(str(err))
+    except MempError as err:
+        fail(err)
         raise  # unreachable: _fail raises
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from pipeline.config import MemoryConfig, ModelConfig
 from pipeline.envs.base import ENGLISH_STOP_WORDS
+from pipeline.errors import MempError
 from pipeline.types import Usage
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -18,7 +19,7 @@ _CHAR_NGRAMS = (3, 4, 5)
 _WEIGHTS = {"w": 1.0, "b": 0.7, "c": 0.35}  # per-feature weights: words > bigrams > char grams
 
 
-class EmbedderError(ValueError):
+class EmbedderError(MempError, ValueError):
     """A user-facing embedder problem; the message is one line."""
 
 
@@ -105,13 +106,18 @@ class LiteLLMEmbedder:
         return np.stack([self._cache[k] for k in keys]), usage
 
 
+def embedder_endpoint(cfg: MemoryConfig) -> ModelConfig:
+    """The litellm embedder's endpoint: memory.embedder_api_base and memory.embedder_api_key_env."""
+    return ModelConfig(api_base=cfg.embedder_api_base, api_key_env=cfg.embedder_api_key_env)
+
+
 def make_embedder(cfg: MemoryConfig, endpoint: ModelConfig | None = None) -> Embedder:
     """The embedder named by `memory.embedder`: 'hash' or 'litellm:<model>'."""
     name = cfg.embedder.strip()
     if name == "hash":
         return HashEmbedder(cfg.embed_dim)
     if name.startswith("litellm:") and len(name) > len("litellm:"):
-        return LiteLLMEmbedder(name.removeprefix("litellm:"), endpoint)
+        return LiteLLMEmbedder(name.removeprefix("litellm:"), endpoint or embedder_endpoint(cfg))
     raise EmbedderError(f"unknown memory.embedder {name!r}; use 'hash' or 'litellm:<model>'")
 
 

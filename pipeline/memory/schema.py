@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from pipeline.errors import MempError
 from pipeline.types import MemoryOp, Procedure, ProcedureStats, Record, stable_id
 
 QUERY_VECTOR = "query"
@@ -22,7 +23,7 @@ STATE_POINT = stable_id("memp-meta", "state")
 HistoryKind = Literal["add", "adjust", "discard", "merge"]
 
 
-class MemoryStoreError(RuntimeError):
+class MemoryStoreError(MempError, RuntimeError):
     """A user-facing store problem; the message is one line."""
 
 

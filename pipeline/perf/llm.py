@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import time
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-import litellm
+import litellm  # pipeline/__init__.py has set LITELLM_LOCAL_MODEL_COST_MAP: no network fetch
 
 from pipeline import prompts, sim
 from pipeline.config import SimConfig

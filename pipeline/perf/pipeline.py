@@ -13,7 +13,9 @@ from typing import Any
 
 import anyio
 
-from pipeline.config import RunConfig, load_config
+from pipeline.config import RunConfig
+from pipeline.config_load import load_config
+from pipeline.presets import DEFAULT_PRESET
 from pipeline.types import Record, Task, Trajectory
 
 
@@ -30,7 +32,7 @@ def perf_config(
         f"agent.api_key_env={SERVER_KEY_ENV}",
     ]  # fmt: skip
     return load_config(
-        Path(__file__).resolve().parents[2] / "configs" / "household-sim.yaml",
+        DEFAULT_PRESET,
         [
             "memory.enabled=false",
             "metrics.enabled=false",

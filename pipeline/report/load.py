@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.errors import MempError
 from pipeline.runlog import CONFIG, MEMORY_OPS, SUMMARY, TRAJECTORIES, RunDirError, read_jsonl
 from pipeline.summary import RunSummary
 from pipeline.types import MemoryOp, Trajectory
@@ -18,7 +19,7 @@ MEMORY_COMMITS = "memory_commits.jsonl"
 M = TypeVar("M", bound=BaseModel)
 
 
-class ReportError(ValueError):
+class ReportError(MempError, ValueError):
     """Input the report cannot use; the message is one line naming the file (and line)."""
 
 

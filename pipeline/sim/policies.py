@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pipeline.errors import MempError
 from pipeline.plugins import PluginError, group, load_target
 
 ENTRY_POINT_GROUP = "memp.sim_policies"
@@ -24,7 +25,7 @@ _SETTINGS: dict[str, str | type[BaseModel]] = {}
 _LOADED: dict[str, SimPolicy] = {}
 
 
-class UnknownPolicyError(ValueError):
+class UnknownPolicyError(MempError, ValueError):
     pass
 
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from typing import Any
 
-os.environ.setdefault(
-    "LITELLM_LOCAL_MODEL_COST_MAP", "True"
-)  # never fetch the price map from the network
-
-import litellm
+import litellm  # pipeline/__init__.py has set LITELLM_LOCAL_MODEL_COST_MAP: no network fetch
 
 from pipeline.config import SimConfig
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.errors import MempError
 from pipeline.view.run import RunView, is_run_dir
 
 GRID_FILES = ("grid.md", "grid.csv")
 
 
-class ViewError(ValueError):
+class ViewError(MempError, ValueError):
     """A path `memp view` cannot show; the message is one line."""
 
 

@@ -11,11 +11,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from pipeline.errors import MempError
+
 M = TypeVar("M", bound=BaseModel)
 MAX_PASSES = 8  # an unknown field nested in an unknown field needs one pass per level at most
 
 
-class RecordError(ValueError):
+class RecordError(MempError, ValueError):
     """A record that does not parse even with unknown fields set aside; one line."""
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.envs.alfworld import logic
+from pipeline.errors import MempError
 from pipeline.types import Task
 
 ENV_NAME = "alfworld"
@@ -17,7 +18,7 @@ DATA_VAR = "ALFWORLD_DATA"
 DOWNLOAD_HINT = "run alfworld-download, from the memp alfworld extra"
 
 
-class MissingDataError(ValueError):
+class MissingDataError(MempError, ValueError):
     pass
 
 

@@ -11,6 +11,8 @@ import importlib.util
 import re
 from pathlib import Path
 
+from pipeline.errors import MempError
+
 GRAMMARS: tuple[str, ...] = ("2.1.2", "2.1.1")
 UNKNOWN_GOAL = "UNKNOWN GOAL"
 _MOVE = ('template :: "move {o} to {r}";', 'template :: "put {o} in/on {r}";')
@@ -21,7 +23,7 @@ _HELP_PDDL = re.compile(r"\(:action help\b.*?\n\)\n", re.S)
 _TASK_LINE = re.compile(r'"rhs": "Your task is to: (?P<goal>.*?)"')
 
 
-class LogicFileError(FileNotFoundError):
+class LogicFileError(MempError, FileNotFoundError):
     pass
 
 

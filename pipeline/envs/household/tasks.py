@@ -11,6 +11,7 @@ from typing import Any
 from pipeline.envs.household import catalog
 from pipeline.envs.household.goals import Goal
 from pipeline.envs.household.scene import Layout, layout, object_pool
+from pipeline.errors import MempError
 from pipeline.types import Task
 
 ENV_NAME = "household"
@@ -20,7 +21,7 @@ _SEED_BASE = {"train": 0, "valid_seen": 1_000_000, "valid_unseen": 2_000_000, "e
 _UNSEEN_GOAL_BIAS = 0.5  # valid_unseen: chance the goal object is a held-out kind when one fits
 
 
-class UnknownSplitError(ValueError):
+class UnknownSplitError(MempError, ValueError):
     pass
 
 

@@ -23,6 +23,7 @@ from pipeline.envs.travelplanner.schema import (
     Flight,
     Restaurant,
 )
+from pipeline.errors import MempError
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,7 +61,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 _COST_PER_KM = {"self-driving": 0.05, "taxi": 1.0}
 
 
-class DatabaseError(ValueError):
+class DatabaseError(MempError, ValueError):
     """The database cannot be built or opened; the message names the file or setting."""
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pipeline.envs.base import Action, EnvLanguage
+from pipeline.envs.base import Action, EnvLanguage, answer_schema, json_answer
 from pipeline.envs.travelplanner import prompts
 from pipeline.envs.travelplanner.tools import TOOL_SIGNATURES, argument_order, function_tools
 from pipeline.types import Task, ToolCall, Trajectory
@@ -75,6 +75,37 @@ class TravelPlannerLanguage(EnvLanguage):
 
     def tools(self) -> list[dict[str, Any]] | None:
         return function_tools() if self.mode == "two-stage" else None
+
+    def action_schema(self, task: Task, admissible: list[str] | None) -> dict[str, Any] | None:
+        """Two-stage: one tool call, {"tool": name, "arguments": {...}}, in the tools' shapes."""
+        if self.mode != "two-stage":
+            return None  # sole-planning answers with a free-text plan
+        shapes = [
+            {
+                "type": "object",
+                "properties": {
+                    "tool": {"const": tool["function"]["name"]},
+                    "arguments": {**tool["function"]["parameters"], "additionalProperties": False},
+                },
+                "required": ["tool", "arguments"],
+                "additionalProperties": False,
+            }
+            for tool in function_tools()
+        ]
+        return answer_schema({"anyOf": shapes})
+
+    def parse_structured(self, text: str) -> Action:
+        answer = json_answer(text)
+        action = answer.get("action") if answer is not None else None
+        if not isinstance(action, dict):
+            return self.parse(text)
+        arguments = action.get("arguments")
+        call = ToolCall(
+            name=str(action.get("tool") or ""),
+            arguments=arguments if isinstance(arguments, dict) else {},
+            bad_arguments=None if isinstance(arguments, dict) else str(arguments),
+        )
+        return self.parse_tool_call(call, str(answer.get("thought", "")))
 
     # parsing
     def parse(self, text: str) -> Action:

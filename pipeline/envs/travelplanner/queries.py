@@ -24,6 +24,7 @@ from pipeline.envs.travelplanner.schema import (
     room_type_matches,
 )
 from pipeline.envs.travelplanner.solver import cheapest_plan
+from pipeline.errors import MempError
 
 QUERY_VERSION = 1
 SPLIT_SIZES = {"train": 45, "validation": 180, "test": 1000}
@@ -36,7 +37,7 @@ _HARD_KINDS = (("house rule", 0.3), ("cuisine", 0.1), ("room type", 0.3), ("tran
 _MAX_DRAWS = 400  # per query; far above the observed rejection rate
 
 
-class QueryError(ValueError):
+class QueryError(MempError, ValueError):
     pass
 
 
