@@ -10,6 +10,8 @@ from pipeline.llm import LLMClient
 from pipeline.perf.chat_server import server_process
 from pipeline.perf.pipeline import proc_cpu_s
 
+pytestmark = pytest.mark.heavy  # a server process: not in `make test-fast`
+
 
 def test_server_answers_from_the_sim_policy_with_usage_and_latency(
     monkeypatch: pytest.MonkeyPatch,
