@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -14,7 +15,15 @@ from actors.rollout import RolloutWorkerImpl, rollout_worker_cls
 from actors.session import start_ray
 from pipeline.config import RunConfig
 from pipeline.envs import get_suite
-from pipeline.perf.pipeline import PerfPoint, ideal_eps, perf_config, proc_cpu_s, run_lockstep
+from pipeline.perf.chat_server import server_process
+from pipeline.perf.pipeline import (
+    SERVER_KEY_ENV,
+    PerfPoint,
+    ideal_eps,
+    perf_config,
+    proc_cpu_s,
+    run_lockstep,
+)
 
 
 def _ray_system_pids() -> list[int]:
@@ -49,7 +58,13 @@ def _steps(workers: list[Any]) -> int:
     return sum(st.agent_calls for st in ray.get([w.stats.remote() for w in workers]))
 
 
-def streaming(cfg: RunConfig, concurrency: int, warmup_s: float, window_s: float) -> PerfPoint:
+def streaming(
+    cfg: RunConfig,
+    concurrency: int,
+    warmup_s: float,
+    window_s: float,
+    server_pid: int | None = None,
+) -> PerfPoint:
     """Keep `concurrency` episodes in flight; measure agent steps/s inside the window.
 
     Steps, not finished episodes, are counted: with episodes ~30 model latencies long, a short
@@ -75,6 +90,7 @@ def streaming(cfg: RunConfig, concurrency: int, warmup_s: float, window_s: float
     while (now := time.perf_counter()) < end:
         if mark is None and now >= start:
             mark = (now, _cpu(all_pids), _steps(workers))
+            server_mark = proc_cpu_s(server_pid) if server_pid else 0.0
         ready, rest = ray.wait(list(flying), num_returns=1, timeout=0.2)
         if ready and rest:
             more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
@@ -87,6 +103,7 @@ def streaming(cfg: RunConfig, concurrency: int, warmup_s: float, window_s: float
     assert mark is not None
     steps = _steps(workers) - mark[2]
     cpu = _cpu(all_pids) - mark[1]
+    server_cpu = proc_cpu_s(server_pid) - server_mark if server_pid else None
     elapsed = time.perf_counter() - mark[0]
     for w in workers:
         ray.kill(w)
@@ -102,6 +119,9 @@ def streaming(cfg: RunConfig, concurrency: int, warmup_s: float, window_s: float
         ideal_eps=round(ideal, 3),
         ratio=round(eps / ideal, 3) if ideal else 0.0,
         cpu_ms_per_step=round(1000 * cpu / steps, 3) if steps else 0.0,
+        server_cpu_ms_per_step=(
+            round(1000 * server_cpu / steps, 3) if steps and server_cpu is not None else None
+        ),
     )
 
 
@@ -128,14 +148,37 @@ def bench_pipeline(
     window_s: float = 20.0,
     lockstep_at: list[int] | None = None,
     address: str | None = None,
+    server: bool = False,
 ) -> list[PerfPoint]:
-    """Streaming at each concurrency; the lockstep baseline where asked (it is slow by design)."""
-    start_ray(address)
+    """Streaming at each concurrency; the lockstep baseline where asked (it is slow by design).
+
+    server: the agent calls a local OpenAI-compatible chat server (own process) over HTTP."""
+    with contextlib.ExitStack() as stack:
+        url, pid = None, None
+        if server:
+            os.environ.setdefault(SERVER_KEY_ENV, "perf-unused")  # before Ray: workers inherit it
+            url, pid = stack.enter_context(server_process(latency_s, sigma))
+        start_ray(address)
+        return _levels(concurrencies, workers, latency_s, sigma, warmup_s, window_s,
+                       lockstep_at or [], url, pid)  # fmt: skip
+
+
+def _levels(
+    concurrencies: list[int],
+    workers: int,
+    latency_s: float,
+    sigma: float,
+    warmup_s: float,
+    window_s: float,
+    lockstep_at: list[int],
+    url: str | None,
+    pid: int | None,
+) -> list[PerfPoint]:
     points = []
     for c in concurrencies:
-        cfg = perf_config(c, workers, latency_s, sigma)
-        point = streaming(cfg, c, warmup_s, window_s)
-        if c in (lockstep_at or []):
+        cfg = perf_config(c, workers, latency_s, sigma, url)
+        point = streaming(cfg, c, warmup_s, window_s, pid)
+        if c in lockstep_at:
             # Compared in steps/s: the same kind of work, without the finished-episode sample bias.
             lock = lockstep(cfg, c)
             point.lockstep_steps_per_s = round(lock, 2)

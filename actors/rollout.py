@@ -28,6 +28,7 @@ class RolloutWorkerImpl:
         # Imported here, not at module level: the driver imports this module too and must not
         # pay for litellm/qdrant (seconds of CPU on a small machine).
         from pipeline.envs import get_suite
+        from pipeline.gc_tuning import tune_for_many_coroutines
         from pipeline.llm import LLMClient, add_observer
 
         self.cfg = RunConfig.model_validate(config)
@@ -41,6 +42,7 @@ class RolloutWorkerImpl:
         add_observer(self._on_call)
         recorder()  # ships this process's LLM calls (agent, server-mode retrieval) on results
         self._slots: anyio.CapacityLimiter | None = None
+        tune_for_many_coroutines()  # after start-up, so its objects are frozen out of GC passes
 
     def _on_call(self, event: Any) -> None:
         if event.role == "agent" and event.error is None:

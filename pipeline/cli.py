@@ -389,6 +389,9 @@ def perf_pipeline(
     lockstep_at: Annotated[str, typer.Option(help="levels to also run lockstep")] = "256",
     workers: Annotated[int, typer.Option(help="rollout workers")] = 2,
     address: Annotated[str | None, typer.Option(help="Ray address (default: local)")] = None,
+    server: Annotated[
+        bool, typer.Option(help="agent calls a local OpenAI-compatible server over HTTP")
+    ] = False,
 ) -> None:
     """Streaming episodes/s vs the latency-bound ideal, CPU ms per step, and vs lockstep batches."""
     from actors.perf import bench_pipeline  # the Ray layer; pipeline/ itself never imports ray
@@ -398,7 +401,7 @@ def perf_pipeline(
     lock = [int(c) for c in lockstep_at.split(",") if c.strip()]
     points = bench_pipeline(
         levels, workers=workers, latency_s=latency, sigma=sigma, warmup_s=warmup,
-        window_s=window, lockstep_at=lock, address=address,
+        window_s=window, lockstep_at=lock, address=address, server=server,
     )  # fmt: skip
     console.print(render(points, latency))
     broke = breaking_point(points)

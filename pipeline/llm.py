@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -308,19 +309,46 @@ class LLMClient:
             return response
 
     def _usage(self, response: Any) -> Usage:
+        """Usage with cost, computed once per response (cached on it) from the server's counts."""
+        cached = getattr(response, "_memp_usage", None)
+        if cached is not None:
+            return cached
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = 0.0
         hidden = getattr(response, "_hidden_params", None) or {}
         if hidden.get("response_cost") is not None:
             cost = float(hidden["response_cost"])
         else:
-            try:
-                cost = float(litellm.completion_cost(completion_response=response))
-            except Exception:  # unpriced model (e.g. a local vLLM): tokens still count
-                cost = 0.0
-        return Usage(calls=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+            unit = unit_prices(self.cfg.model, str(getattr(response, "model", "") or ""))
+            cost = prompt * unit[0] + completion * unit[1] if unit else 0.0
+        out = Usage(calls=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+        # A response type without attribute assignment just recomputes later.
+        with contextlib.suppress(AttributeError):
+            response._memp_usage = out
+        return out
+
+
+# (configured model, answered model, size of litellm's map) -> per-token (input, output) USD, or
+# None when unpriced: litellm.completion_cost raised on every call to an unpriced local server.
+_unit_prices: dict[tuple[str, str, int], tuple[float, float] | None] = {}
+
+
+def unit_prices(model: str, answered: str = "") -> tuple[float, float] | None:
+    """Per-token prices from litellm's price map (with `prices:`/sim entries), cached per model."""
+    key = (model, answered, len(litellm.model_cost))
+    if key not in _unit_prices:
+        found: tuple[float, float] | None = None
+        for name in (model, model.partition("/")[2], answered):
+            entry = litellm.model_cost.get(name) if name else None
+            if entry and entry.get("input_cost_per_token") is not None:
+                found = (
+                    float(entry["input_cost_per_token"]),
+                    float(entry.get("output_cost_per_token") or 0.0),
+                )
+                break
+        _unit_prices[key] = found
+    return _unit_prices[key]
 
 
 def _tool_call(call: Any) -> ToolCall:

@@ -70,12 +70,8 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-# Being removed on the `orch` branch (one write path for `memp memory import`); delete on merge.
-KNOWN_CYCLES = [["pipeline.memory.store", "pipeline.memory.writer"]]
-
-
 def test_no_module_imports_in_a_cycle() -> None:
-    assert [c for c in _cycles(_graph()) if c not in KNOWN_CYCLES] == []
+    assert _cycles(_graph()) == []
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

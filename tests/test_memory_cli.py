@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -166,3 +167,22 @@ def test_ls_filters_and_sorts(run: tuple[Path, str]) -> None:
     assert res.returncode == 0 and "procedures (0" in res.stdout
     res = memp("memory", "ls", "--run-dir", str(path), "--sort", "size")
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_import_goes_through_the_op_log_and_commits(run: tuple[Path, str], tmp_path: Path) -> None:
+    path, _ = run
+    pack = tmp_path / "pack.jsonl"
+    pack.write_text(proc(*GOALS[2]).model_dump_json() + "\n")
+    before = (path / MEMORY_OPS).read_text().splitlines()
+    res = memp("memory", "import", str(pack), "--run-dir", str(path))
+    assert res.returncode == 0, res.stderr
+    assert '"applied": 1' in res.stdout
+    lines = (path / MEMORY_OPS).read_text().splitlines()
+    assert lines[: len(before)] == before and len(lines) == len(before) + 1
+    logged = MemoryOp.model_validate_json(lines[-1])
+    assert logged.kind == "add" and logged.seq == len(before) + 1
+    commits = (path / "memory_commits.jsonl").read_text().splitlines()
+    assert json.loads(commits[-1])["last_seq"] == logged.seq
+    again = memp("memory", "import", str(pack), "--run-dir", str(path))
+    assert '"applied": 0' in again.stdout  # idempotent, and nothing logged twice
+    assert len((path / MEMORY_OPS).read_text().splitlines()) == len(lines)

@@ -16,7 +16,7 @@ from pipeline.config import MemoryConfig
 from pipeline.config_load import load_config
 from pipeline.errors import MempError, fail
 from pipeline.memory.embed import make_embedder
-from pipeline.memory.pack import export_pack, import_pack
+from pipeline.memory.pack import export_pack, import_ops, read_pack
 from pipeline.memory.render import history_lines, procedure_lines, when
 from pipeline.memory.schema import MemoryStoreError, utility
 from pipeline.memory.store import ProcedureStore
@@ -245,14 +245,23 @@ def import_(
     """Add a JSONL pack's procedures (idempotent: importing twice changes nothing)."""
 
     async def body():
+        # The run's one write path: ops go to memory_ops.jsonl before the store, with a commit.
+        from pipeline.orchestrate.committer import MemoryCommitter, Submission
+        from pipeline.runlog import OpsWal
+
         cfg = _config(run_dir, url, namespace)
+        ops = import_ops(read_pack(pack), cfg.namespace)
         store = await _open(cfg, run_dir, writable=True)
+        committer = MemoryCommitter(store, OpsWal(run_dir))
         try:
-            return await import_pack(store, pack)
+            await committer.replay()
+            return await committer.commit(Submission(ops))
         finally:
+            committer.wal.close()
             await store.close()
 
-    result = _run(body)
-    summary = {"applied": len(result.applied), "skipped": len(result.skipped),
-               "merged": len(result.merged), "version": result.version}  # fmt: skip
+    out = _run(body)
+    summary = {"applied": sum(out.applied.values()), "skipped": out.skipped,
+               "merged": len(out.commit.merged if out.commit else {}),
+               "version": out.version}  # fmt: skip
     console().print(f"imported {pack}: {json.dumps(summary)}")

@@ -32,6 +32,7 @@ from pipeline.memory.schema import (
     history_of,
     utility,
 )
+from pipeline.memory.writer import BatchWriter  # the write path lives in its own module
 from pipeline.types import MemoryOp, Procedure, ProcedureStats, ProcedureStatus
 
 _META_VECTOR = "m"  # meta points need some vector in every Qdrant version; one float is enough
@@ -362,8 +363,6 @@ class ProcedureStore:
         """Apply ops serially and idempotently (by op id); bumps the version once per batch."""
         if self.embedder is None:
             raise MemoryStoreError("memory store opened read-only (no embedder); cannot apply ops")
-        from pipeline.memory.writer import BatchWriter  # the write path lives in its own module
-
         async with self._lock:
             self._counts = {}  # the writer counts mid-batch, before the version moves
             try:

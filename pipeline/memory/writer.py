@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from qdrant_client import models as qm
 
+from pipeline.config import MemoryConfig
+from pipeline.memory.embed import Embedder
+from pipeline.memory.index import RankKey
 from pipeline.memory.schema import (
     FACTS_VECTOR,
     LAST_OPS_KEY,
@@ -23,8 +27,28 @@ from pipeline.memory.schema import (
 )
 from pipeline.types import MemoryOp, Procedure, ProcedureStats, stable_id
 
-if TYPE_CHECKING:
-    from pipeline.memory.store import ProcedureStore
+
+class WritableStore(Protocol):
+    """What a batch needs of the store (ProcedureStore); declared here so neither imports the
+    other's module at type-check time: store.py imports this module, never the reverse."""
+
+    cfg: MemoryConfig
+    version: int
+    namespace: str
+    embedder: Embedder | None
+    applied_ops: set[str]
+
+    async def records(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], Any]]: ...
+
+    async def count(self, status: Any = "active") -> int: ...
+
+    async def capacity_ranking(self) -> list[RankKey]: ...
+
+    async def nearest(self, vectors: np.ndarray, limit: int, *args: Any, **kw: Any) -> Any: ...
+
+    async def upsert(self, points: list[qm.PointStruct]) -> None: ...
+
+    async def record_batch(self, version: int, op_ids: list[str], applied: int) -> None: ...
 
 
 @dataclass
@@ -55,7 +79,7 @@ def _union(a: list[str], b: list[str]) -> list[str]:
 class BatchWriter:
     """One batch: load touched points, fold ops in order, upsert once, record the batch."""
 
-    def __init__(self, store: ProcedureStore) -> None:
+    def __init__(self, store: WritableStore) -> None:
         self.store = store
         self.cfg = store.cfg
         self.version = store.version + 1

@@ -19,9 +19,18 @@ from pipeline.presets import DEFAULT_PRESET
 from pipeline.types import Record, Task, Trajectory
 
 
-def perf_config(concurrency: int, workers: int, latency_s: float, sigma: float) -> RunConfig:
-    """The default preset with memory off, lognormal sim latency and room for `concurrency`."""
+def perf_config(
+    concurrency: int, workers: int, latency_s: float, sigma: float, server_url: str | None = None
+) -> RunConfig:
+    """The default preset with memory off, lognormal sim latency and room for `concurrency`.
+
+    server_url: the agent calls that OpenAI-compatible server over HTTP instead of the sim
+    provider (the server itself samples the same latency)."""
     per_worker = max(1, -(-concurrency // workers))
+    http = [] if server_url is None else [
+        "agent.model=openai/household", f"agent.api_base={server_url}",
+        f"agent.api_key_env={SERVER_KEY_ENV}",
+    ]  # fmt: skip
     return load_config(
         DEFAULT_PRESET,
         [
@@ -35,8 +44,13 @@ def perf_config(concurrency: int, workers: int, latency_s: float, sigma: float) 
             "agent.episode_timeout_s=3600",
             f"pipeline.rollout_workers={workers}",
             f"pipeline.episodes_per_worker={per_worker}",
+            *http,
         ],
     )
+
+
+# The perf chat server checks no key, but litellm's openai route wants one to send.
+SERVER_KEY_ENV = "MEMP_PERF_SERVER_KEY"
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -64,6 +78,7 @@ class PerfPoint(Record):
     ideal_eps: float
     ratio: float
     cpu_ms_per_step: float
+    server_cpu_ms_per_step: float | None = None  # --server: the chat server's own CPU, apart
     lockstep_steps_per_s: float | None = None
     streaming_over_lockstep: float | None = None
 
@@ -139,13 +154,14 @@ def render(points: Sequence[PerfPoint], latency_s: float) -> Any:
 
     table = Table(title=f"pipeline throughput, sim lognormal latency mean {latency_s}s")
     cols = ("concurrency", "steps/s", "eps/s", "ideal eps/s", "ratio", "CPU ms/step",
-            "lockstep steps/s", "stream/lockstep")  # fmt: skip
+            "server CPU ms/step", "lockstep steps/s", "stream/lockstep")  # fmt: skip
     for col in cols:
         table.add_column(col, justify="right")
     for p in points:
         table.add_row(
             str(p.concurrency), f"{p.steps_per_s:.1f}", f"{p.eps:.2f}", f"{p.ideal_eps:.2f}",
             f"{p.ratio:.2f}", f"{p.cpu_ms_per_step:.2f}",
+            "-" if p.server_cpu_ms_per_step is None else f"{p.server_cpu_ms_per_step:.2f}",
             "-" if p.lockstep_steps_per_s is None else f"{p.lockstep_steps_per_s:.1f}",
             "-" if p.streaming_over_lockstep is None else f"{p.streaming_over_lockstep:.2f}",
         )  # fmt: skip

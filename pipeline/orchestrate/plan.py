@@ -1,0 +1,130 @@
+"""The task stream in run order: positions, sync groups, what a resume has already recorded."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+from pipeline.config import RunConfig
+from pipeline.envs import EnvSuite
+from pipeline.runlog import MemoryCommit, RunDirError
+from pipeline.summary import GroupFigures, group_figures
+from pipeline.task_source import task_stream
+from pipeline.types import Task, Trajectory
+
+
+def planned_total(suite: EnvSuite, cfg: RunConfig) -> int | None:
+    """How many tasks the run has, when that is finite and cheap to know."""
+    if cfg.env.split == "endless" and not cfg.env.tasks_file:
+        return cfg.env.max_tasks
+    return sum(1 for _ in task_stream(suite, cfg.env))
+
+
+class TaskPlan:
+    """The task stream in order with positions; tasks already recorded are skipped, not re-run.
+
+    Every recorded task gets its stream position at once (the stream is read ahead past it), so
+    a recorded trajectory's group never depends on how far the resumed run has dispatched.
+    """
+
+    def __init__(self, tasks: Iterator[Task] | list[Task], group_size: int,
+                 recorded: list[Trajectory]) -> None:  # fmt: skip
+        self.group_size = group_size
+        self.recorded: dict[str, Trajectory] = {t.task.id: t for t in recorded}
+        self.position: dict[str, int] = {}
+        self._stream: Iterator[Task] = iter(tasks)
+        self._ahead: deque[tuple[int, Task]] = deque()  # read past, not recorded, not dispatched
+        self._count = 0
+        self.exhausted = False
+        self._locate_recorded()
+
+    @classmethod
+    def for_run(cls, suite: EnvSuite, cfg: RunConfig, recorded: list[Trajectory]) -> TaskPlan:
+        return cls(task_stream(suite, cfg.env), cfg.pipeline.group_size, recorded)
+
+    def _read(self) -> tuple[int, Task] | None:
+        for task in self._stream:
+            index = self._count
+            self._count += 1
+            self.position[task.id] = index
+            return index, task
+        return None
+
+    def _locate_recorded(self) -> None:
+        missing = set(self.recorded)
+        missing.difference_update(self.position)
+        while missing:
+            item = self._read()
+            if item is None:
+                raise RunDirError(
+                    f"{len(missing)} recorded tasks are not in this run's task stream "
+                    f"(e.g. {sorted(missing)[0]}); was the tasks file changed?"
+                )
+            missing.discard(item[1].id)
+            if item[1].id not in self.recorded:
+                self._ahead.append(item)
+
+    def _fill(self) -> None:
+        """Make `_ahead[0]` the next task to dispatch, if any is left."""
+        while not self._ahead:
+            item = self._read()
+            if item is None:
+                self.exhausted = True
+                return
+            if item[1].id not in self.recorded:
+                self._ahead.append(item)
+
+    def group_of(self, task_id: str) -> int:
+        return self.position[task_id] // self.group_size
+
+    def peek(self) -> tuple[int, Task] | None:
+        self._fill()
+        return self._ahead[0] if self._ahead else None
+
+    def pop(self) -> Task:
+        nxt = self.peek()
+        assert nxt is not None
+        self._ahead.popleft()
+        return nxt[1]
+
+    def seen_through(self, group: int) -> bool:
+        """Every task of `group` has left the stream (dispatched or found recorded)."""
+        nxt = self.peek()
+        return nxt is None or nxt[0] // self.group_size > group
+
+    def last_group(self) -> int:
+        return max(self.position.values(), default=0) // self.group_size
+
+    def record(self, traj: Trajectory) -> None:
+        self.recorded[traj.task.id] = traj
+
+    def in_group(self, group: int) -> list[Trajectory]:
+        """Recorded trajectories of a sync group, in task order (the order memory sees them)."""
+        found = [t for t in self.recorded.values() if self.group_of(t.task.id) == group]
+        return sorted(found, key=lambda t: self.position[t.task.id])
+
+    def group_complete(self, group: int) -> bool:
+        """Every task of `group` is recorded (nothing of it is left to run)."""
+        if not self.seen_through(group):
+            return False
+        size = min(self.group_size, self._count - group * self.group_size)
+        return len(self.in_group(group)) == size
+
+
+def figures_by_group(
+    trajectories: list[Trajectory],
+    group_of: dict[str, int],
+    commits: list[MemoryCommit],
+) -> list[GroupFigures]:
+    """Learning curve rows; a group's memory size is the size at its trajectories' last commit."""
+    size_after: dict[str, int] = {}
+    for c in commits:
+        for tid in c.trajectory_ids:
+            size_after[tid] = max(size_after.get(tid, 0), c.size)
+    groups: dict[int, list[Trajectory]] = {}
+    for t in trajectories:
+        groups.setdefault(group_of[t.id], []).append(t)
+    return [
+        group_figures(g, trajs, max((size_after.get(t.id, 0) for t in trajs), default=0))
+        for g, trajs in sorted(groups.items())
+    ]
