@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from pipeline.perf.soak import Sample, descendants, growth, process_kind, sample, soak_command
+
+pytestmark = pytest.mark.heavy  # Ray / subprocess: not in `make test-fast`
 
 
 def test_sample_finds_children_and_names_the_driver() -> None:

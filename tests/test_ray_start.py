@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.heavy  # Ray / subprocess: not in `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
