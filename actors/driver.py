@@ -73,6 +73,7 @@ class Driver:
         self.progress = Progress(console, planned_total(suite, cfg), enabled=show_progress,
                                  every_s=p.progress_every_s)  # fmt: skip
         self.progress.errors = self.telemetry.errors  # shared: the view reads the live tally
+        self.progress.retries = self.telemetry.retries
         self._group_shown = 0
         if self.sync:
             self.progress.set_group(0)
@@ -263,6 +264,7 @@ class Driver:
             model=self.cfg.agent.model,
             role_usage=self.telemetry.memory_usage(),
             llm_errors=self.telemetry.errors,
+            llm_retries=self.telemetry.retries,
         )
         self.rd.write_summary(summary)
         return summary

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as Bar
 
-from pipeline.summary import RETRYABLE_KINDS, Tally
+from pipeline.summary import Tally
 from pipeline.types import Trajectory
 
 REFRESH_S = 0.25
@@ -44,6 +44,7 @@ class Progress:
         self.in_flight = 0
         self.llm_limit: dict[int, int] = {}
         self.errors: dict[str, dict[str, int]] = {}  # the telemetry's tally: role -> kind -> n
+        self.retries: dict[str, int] = {}  # the telemetry's tally: role -> retried attempts
         self.note = ""
         self.group: int | None = None  # sync mode: the group being played
         self.group_tally = Tally()
@@ -93,10 +94,6 @@ class Progress:
         if group != self.group:
             self.group, self.group_tally = group, Tally()
 
-    def retries(self) -> int:
-        return sum(n for kinds in self.errors.values() for k, n in kinds.items()
-                   if k in RETRYABLE_KINDS)  # fmt: skip
-
     def info(self) -> str:
         t = self.tally
         failed = sum(n for kinds in self.errors.values() for n in kinds.values())
@@ -107,7 +104,7 @@ class Progress:
             parts.append(f"group {self.group} {g.success_rate:.0%} of {g.episodes}")
         parts += [
             f"errored {self.errored}",
-            f"llm errors {failed} (429s {rate_limited}, retries {self.retries()})",
+            f"llm errors {failed} (429s {rate_limited}, retries {sum(self.retries.values())})",
             f"memory {self.memory_size} (v{self.memory_version})",
             f"in flight {self.in_flight}",
         ]

@@ -67,6 +67,7 @@ class Telemetry:
         self.url: str | None = None
         self.usage: dict[str, Usage] = {}  # role -> usage of the calls shipped to this driver
         self.errors: dict[str, dict[str, int]] = {}  # role -> error kind -> failed attempts
+        self.retries: dict[str, int] = {}  # role -> failed attempts that another attempt followed
         self.endpoint = endpoint_key(cfg.agent)
         self.limits = dict.fromkeys(range(cfg.pipeline.rollout_workers), cfg.agent.concurrency)
         self._sampled = 0.0
@@ -147,10 +148,11 @@ class Telemetry:
 
     def calls(self, rows: Iterable[CallRow]) -> None:
         for row in rows:
-            role, _model, prompt, completion, cost, _latency, error = row
+            role, _model, prompt, completion, cost, _latency, error, retried = row
             if error is not None:
                 kinds = self.errors.setdefault(role, {})
                 kinds[error] = kinds.get(error, 0) + 1
+                self.retries[role] = self.retries.get(role, 0) + retried
             else:
                 used = Usage(
                     calls=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost

@@ -56,6 +56,7 @@ class CallEvent(Record):
     usage: Usage
     latency_s: float
     error: str | None = None  # ErrorKind of a failed attempt, or "cancelled"
+    retried: bool = False  # a failed attempt that another attempt follows (an exact retry count)
 
 
 CallObserver = Callable[[CallEvent], None]
@@ -64,6 +65,10 @@ _observers: list[CallObserver] = []
 
 def add_observer(observer: CallObserver) -> None:
     _observers.append(observer)
+
+
+def remove_observer(observer: CallObserver) -> None:
+    _observers.remove(observer)
 
 
 def _emit(event: CallEvent) -> None:
@@ -281,6 +286,7 @@ class LLMClient:
             except Exception as exc:
                 kind = classify(exc)
                 latency = time.perf_counter() - started
+                retry = kind in _RETRYABLE and attempt < self.cfg.max_retries
                 _emit(
                     CallEvent(
                         role=role,
@@ -288,11 +294,12 @@ class LLMClient:
                         usage=Usage(),
                         latency_s=latency,
                         error=kind,
+                        retried=retry,
                     )
                 )
                 if kind == "rate_limit":
                     self.limiter.on_rate_limit()
-                if kind not in _RETRYABLE or attempt >= self.cfg.max_retries:
+                if not retry:
                     raise LLMError(kind, _one_line(exc, self._secrets)) from None
                 wait = retry_after_s(exc)
                 await anyio.sleep(wait if wait is not None else backoff_s(attempt, self._rng))

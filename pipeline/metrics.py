@@ -74,6 +74,10 @@ class Metrics:
             "memp_llm_errors", "Failed LLM call attempts by kind.", ["model", "role", "kind"],
             registry=r,
         )  # fmt: skip
+        self.llm_retries = Counter(
+            "memp_llm_retries", "Failed LLM call attempts that another attempt followed.",
+            ["model", "role"], registry=r,
+        )  # fmt: skip
         self.retrieval_latency = Histogram(
             "memp_retrieval_latency_seconds", "Memory retrieval latency.", ["policy"],
             buckets=RETRIEVAL_BUCKETS, registry=r,
@@ -161,6 +165,7 @@ class Metrics:
                 self.llm_tokens.labels(model=model, role=role, kind=kind)
             self.llm_cost.labels(model=model, role=role)
             self.llm_latency.labels(model=model, role=role)
+            self.llm_retries.labels(model=model, role=role)
             for kind in ERROR_KINDS if i == 0 else ():
                 self.llm_errors.labels(model=model, role=role, kind=kind)
         if policy is not None:
@@ -178,7 +183,7 @@ class Metrics:
         for e in events:
             self.observe_call(
                 e.role, e.model, e.usage.prompt_tokens, e.usage.completion_tokens,
-                e.usage.cost_usd, e.latency_s, e.error,
+                e.usage.cost_usd, e.latency_s, e.error, e.retried,
             )  # fmt: skip
 
     def observe_call(
@@ -190,10 +195,13 @@ class Metrics:
         cost_usd: float,
         latency_s: float,
         error: str | None = None,
+        retried: bool = False,
     ) -> None:
         """One call attempt from plain fields (what actors ship back: CallRecorder.rows)."""
         if error is not None:
             self.llm_errors.labels(model=model, role=role, kind=error).inc()
+            if retried:
+                self.llm_retries.labels(model=model, role=role).inc()
             return
         self.llm_calls.labels(model=model, role=role).inc()
         self.llm_tokens.labels(model=model, role=role, kind="prompt").inc(prompt_tokens)
@@ -218,8 +226,9 @@ class Metrics:
 
 # What crosses a process boundary for one call attempt: plain values, so the receiving process
 # (the driver) never imports pipeline.llm to unpickle a CallEvent.
-# (role, model, prompt_tokens, completion_tokens, cost_usd, latency_s, error kind or None)
-CallRow = tuple[str, str, int, int, float, float, str | None]
+# (role, model, prompt_tokens, completion_tokens, cost_usd, latency_s, error kind or None,
+#  retried: a failed attempt that another attempt follows)
+CallRow = tuple[str, str, int, int, float, float, str | None, bool]
 
 
 class CallRecorder:
@@ -240,6 +249,6 @@ class CallRecorder:
         """drain() as plain CallRow tuples, ready to piggyback on a result."""
         return [
             (e.role, e.model, e.usage.prompt_tokens, e.usage.completion_tokens, e.usage.cost_usd,
-             e.latency_s, e.error)
+             e.latency_s, e.error, e.retried)
             for e in self.drain()
         ]  # fmt: skip

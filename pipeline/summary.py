@@ -83,10 +83,6 @@ class MemoryFigures(Record):
     version: int = 0
 
 
-# pipeline.llm's retryable error kinds, named here so summaries need not import litellm.
-RETRYABLE_KINDS = frozenset({"rate_limit", "timeout", "server"})
-
-
 def errored(status: dict[str, int]) -> int:
     """Episodes that did not end normally (status error or timeout)."""
     return sum(n for k, n in status.items() if k != "ok")
@@ -111,9 +107,8 @@ class RunSummary(Record):
     scores: dict[str, float] = Field(default_factory=dict)  # env score means (episodes with it)
     tokens_by_role: dict[str, dict[str, int]] = Field(default_factory=dict)
     cost_by_role: dict[str, float] = Field(default_factory=dict)
-    # Failed LLM call attempts by role, then error kind (rate_limit = HTTP 429s). A failed
-    # attempt of a retryable kind (rate_limit, timeout, server) is retried unless it was the
-    # call's last allowed one, so `llm_retries` (per role) is an upper bound.
+    # Failed LLM call attempts by role, then error kind (rate_limit = HTTP 429s), and by role the
+    # failed attempts that another attempt followed (exact: the client says when it retries).
     llm_errors: dict[str, dict[str, int]] = Field(default_factory=dict)
     llm_retries: dict[str, int] = Field(default_factory=dict)
     memory: MemoryFigures = Field(default_factory=MemoryFigures)
@@ -139,6 +134,7 @@ def summarize(
     model: str = "",
     role_usage: dict[str, Usage] | None = None,
     llm_errors: dict[str, dict[str, int]] | None = None,
+    llm_retries: dict[str, int] | None = None,
 ) -> RunSummary:
     """role_usage: LLM usage of roles other than `agent` (the memory pipeline's own calls)."""
     total = tally(trajectories)
@@ -158,11 +154,7 @@ def summarize(
         },
         cost_by_role={r: round(u.cost_usd, 6) for r, u in by_role.items()},
         llm_errors={r: dict(sorted(k.items())) for r, k in sorted((llm_errors or {}).items())},
-        llm_retries={
-            r: n
-            for r, kinds in sorted((llm_errors or {}).items())
-            if (n := sum(c for k, c in kinds.items() if k in RETRYABLE_KINDS))
-        },
+        llm_retries={r: n for r, n in sorted((llm_retries or {}).items()) if n},
         memory=memory or MemoryFigures(),
         groups=groups or [],
         wall_s=round(wall_s, 3),
@@ -186,7 +178,7 @@ def group_figures(group: int, trajectories: Sequence[Trajectory], memory_size: i
 
 
 def failures_line(summary: RunSummary) -> str:
-    """'llm failed attempts: agent server 5, rate_limit 176; 429s 176, retries <= 181; ...'."""
+    """'llm failed attempts: agent server 5, rate_limit 176; 429s 176, retries 176; ...'."""
     parts = [
         f"{role} " + ", ".join(f"{kind} {n}" for kind, n in kinds.items())
         for role, kinds in summary.llm_errors.items()
@@ -196,7 +188,7 @@ def failures_line(summary: RunSummary) -> str:
     bad = errored(summary.status)
     return (
         f"llm failed attempts: {'; '.join(parts) or 'none'}; 429s {rate_limited}, "
-        f"retries <= {retries}; episodes errored {bad} of {summary.episodes}"
+        f"retries {retries}; episodes errored {bad} of {summary.episodes}"
     )
 
 

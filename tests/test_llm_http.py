@@ -8,7 +8,14 @@ import anyio
 import pytest
 
 from pipeline.config import ModelConfig
-from pipeline.llm import LLMClient, LLMError, endpoint_limiter
+from pipeline.llm import (
+    CallEvent,
+    LLMClient,
+    LLMError,
+    add_observer,
+    endpoint_limiter,
+    remove_observer,
+)
 from tests.openai_server import OpenAIServer
 
 KEY = "sk-test-secret-do-not-log-1234"
@@ -61,10 +68,17 @@ def test_retries_exhausted_on_server_errors() -> None:
         for _ in range(3):
             server.fail_next(503, {"Retry-After": "0"})
         client = LLMClient(model_cfg(server, max_retries=2), seed=1)
-        with pytest.raises(LLMError) as info:
-            anyio.run(client.complete, [{"role": "user", "content": "hi"}], "agent")
+        events: list[CallEvent] = []
+        add_observer(events.append)
+        try:
+            with pytest.raises(LLMError) as info:
+                anyio.run(client.complete, [{"role": "user", "content": "hi"}], "agent")
+        finally:
+            remove_observer(events.append)
     assert info.value.kind == "server"
     assert len(server.requests) == 3
+    # three failed attempts, the first two retried: the retry count is exact, not a bound
+    assert [(e.error, e.retried) for e in events] == [("server", True)] * 2 + [("server", False)]
 
 
 def test_embeddings_over_http() -> None:

@@ -109,6 +109,8 @@ def test_prime_gives_every_series_a_zero_and_rows_feed_it() -> None:
     recorder = CallRecorder()
     recorder(CallEvent(role="build", model="sim/household", latency_s=0.2, usage=AGENT_USAGE))
     recorder(CallEvent(role="build", model="sim/household", latency_s=0.1, usage=Usage(),
+                       error="timeout", retried=True))  # fmt: skip
+    recorder(CallEvent(role="build", model="sim/household", latency_s=0.1, usage=Usage(),
                        error="timeout"))  # fmt: skip
     rows = recorder.rows()
     assert recorder.rows() == []
@@ -117,7 +119,8 @@ def test_prime_gives_every_series_a_zero_and_rows_feed_it() -> None:
     body = generate_latest(metrics.registry).decode()
     assert 'memp_llm_calls_total{model="sim/household",role="build"} 1.0' in body
     assert 'memp_llm_tokens_total{kind="prompt",model="sim/household",role="build"} 100.0' in body
-    assert 'memp_llm_errors_total{kind="timeout",model="sim/household",role="build"} 1.0' in body
+    assert 'memp_llm_errors_total{kind="timeout",model="sim/household",role="build"} 2.0' in body
+    assert 'memp_llm_retries_total{model="sim/household",role="build"} 1.0' in body  # last: none
 
 
 def test_summary_counts_memory_roles_in_totals() -> None:

@@ -18,6 +18,7 @@ def _traj(i: int, ok: bool, status: str = "ok") -> Trajectory:
 
 def _feed(progress: Progress) -> None:
     progress.errors = {"agent": {"rate_limit": 3, "server": 1, "auth": 1}}
+    progress.retries = {"agent": 3, "build": 1}  # what the client reported as retried
     progress.set_group(0)
     progress.add(_traj(0, True))
     progress.add(_traj(1, False, "error"))

@@ -248,8 +248,9 @@ def _errored_travelplanner(root: Path) -> Path:
         t.scores = {"final_pass": 0.0, "commonsense_micro": 0.25, "cs_is_reasonable": 1.0}
     _write_jsonl(run / TRAJECTORIES, trajs)
     errors = {"agent": {"server": 8, "rate_limit": 3, "auth": 1}}
-    summary = summarize(trajs, model="sim/travelplanner", llm_errors=errors)
-    assert summary.llm_retries == {"agent": 11}  # auth is not retried
+    summary = summarize(trajs, model="sim/travelplanner", llm_errors=errors,
+                        llm_retries={"agent": 9, "build": 0})  # fmt: skip
+    assert summary.llm_retries == {"agent": 9}  # roles with no retry are left out
     (run / SUMMARY).write_text(summary.model_dump_json())
     return run
 
@@ -271,7 +272,7 @@ def test_all_errored_run_is_marked_and_env_scores_use_headline(
     assert "errored (4 of 4; not a 0% result)" in row and "0.0%" not in row
     assert "gamma: every episode errored (4)" in md
     failures = md[md.index("### Failures") :].split("###")[1]
-    assert "| gamma | 4 of 4 | 3 | 11 | agent: auth 1, rate_limit 3, server 8 |" in failures
+    assert "| gamma | 4 of 4 | 3 | 9 | agent: auth 1, rate_limit 3, server 8 |" in failures
     assert "| alpha | 0 of 12 | 0 | 0 | none |" in failures
     by_type = md[md.index("### Success rate by task type") :]
     assert "| errored (2) |" in by_type

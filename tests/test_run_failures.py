@@ -55,5 +55,5 @@ def test_all_errored_run_exits_3_with_counts_and_plain_progress(tmp_path: Path) 
     assert summary["status"] == {"error": 4}
     server_errors = summary["llm_errors"]["agent"]["server"]
     assert server_errors == 8  # 4 episodes x (one try + one retry)
-    assert summary["llm_retries"] == {"agent": 8}
+    assert summary["llm_retries"] == {"agent": 4}  # the retry's own failure is not retried
     assert KEY not in out + res.stderr + (run_dir / "summary.json").read_text()

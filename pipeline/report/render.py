@@ -128,7 +128,7 @@ def cost_table(runs: list[RunFigures]) -> Table:
 
 def failures_table(runs: list[RunFigures]) -> Table:
     """Errored episodes and failed LLM attempts (429s, retries, by role and kind) per run."""
-    headers = ["run", "episodes errored", "429s", "retries (at most)", "failed attempts by role"]
+    headers = ["run", "episodes errored", "429s", "retries", "failed attempts by role"]
     rows = []
     for r in runs:
         by_role = "; ".join(
