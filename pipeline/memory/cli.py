@@ -245,7 +245,7 @@ def import_(
     """Add a JSONL pack's procedures (idempotent: importing twice changes nothing)."""
 
     async def body():
-        # The run's one write path: ops go to memory_ops.jsonl before the store, with a commit.
+        # The run's one write path: ops reach memory_ops.jsonl before the store, with a commit.
         from pipeline.orchestrate.committer import MemoryCommitter, Submission
         from pipeline.runlog import OpsWal
 

@@ -35,7 +35,7 @@ class InjectionDetector:
         return None
 
     def check(self, proc: Procedure) -> str | None:
-        """A quarantine reason naming the field and the match, or None for clean content."""
+        """A quarantine reason naming the field and the match, or None when nothing matches."""
         fields = {
             "task text": proc.task_text,
             "script": proc.script or "",
