@@ -156,7 +156,7 @@ def _h1(driver) -> str:
 
 def test_browser_run_episode_procedure_and_back(recorded: Path, browser) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     before = _files(recorded)
     proc, url = _serve(recorded)
@@ -171,7 +171,8 @@ def test_browser_run_episode_procedure_and_back(recorded: Path, browser) -> None
         _click(browser, "nav a", "episodes")
         Select(browser.find_element(By.NAME, "retrieved")).select_by_visible_text("yes")
         browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
-        assert "retrieved=yes" in browser.current_url
+        # the submit navigates asynchronously: wait for the filtered page, do not race it
+        WebDriverWait(browser, 15).until(lambda d: "retrieved=yes" in d.current_url)
         rows = browser.find_elements(By.CSS_SELECTOR, "#episodes tr")[1:]
         assert rows and all(r.find_elements(By.CSS_SELECTOR, "td:nth-child(10) a") for r in rows)
 
@@ -197,7 +198,7 @@ def test_browser_run_episode_procedure_and_back(recorded: Path, browser) -> None
         ]
         assert episode_url in given  # and back: the episode that was given it
         browser.find_element(By.CSS_SELECTOR, f'#given a[href$="{episode_id}"]').click()
-        assert browser.current_url == episode_url
+        WebDriverWait(browser, 15).until(lambda d: d.current_url == episode_url)
 
         # A procedure with more than one version shows a unified diff to the previous one.
         browser.get(url + "runs/run/procedures?sort=version")
