@@ -28,14 +28,19 @@ def _apply_override(tree: dict[str, Any], assignment: str) -> None:
     if "=" not in assignment:
         raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. memory.top_k=3")
     key, _, raw = assignment.partition("=")
-    parts = key.strip().split(".")
+    set_key(tree, key.strip(), _parse_value(raw), label=f"--set {key}")
+
+
+def set_key(tree: dict[str, Any], dotted: str, value: Any, *, label: str | None = None) -> None:
+    """Set a dotted key in a config tree, making sections on the way; `label` names it in errors."""
+    parts = dotted.split(".")
     node = tree
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"--set {key}: {part!r} is a value, not a section")
+            raise ConfigError(f"{label or dotted}: {part!r} is a value, not a section")
         node = child
-    node[parts[-1]] = _parse_value(raw)
+    node[parts[-1]] = value
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel
 
+from pipeline import config_load
 from pipeline.config import ConfigError, ModelConfig, RunConfig
 from pipeline.config_load import build_config
 from pipeline.grid.spec import GridError, GridSpec, resolve_base
@@ -38,14 +39,8 @@ class Cell(BaseModel):
 
 
 def set_key(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = tree
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"{dotted}: {part!r} is a value, not a section")
-        node = child
-    node[parts[-1]] = copy.deepcopy(value)
+    # a copy: one axis value lands in many cells' trees, which must not share it
+    config_load.set_key(tree, dotted, copy.deepcopy(value))
 
 
 def get_key(tree: dict[str, Any], dotted: str) -> Any:
