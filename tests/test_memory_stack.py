@@ -77,3 +77,12 @@ def test_a_run_stack_speaks_its_env_language():
     stack = MemoryStack.from_config(RunConfig())
     assert type(stack.language).__name__ == "HouseholdLanguage"
     assert stack.decider().decide(traj(*TASKS[0], 1)).action == "build"
+
+
+def test_a_run_stack_makes_the_agent_and_builder_clients():
+    same = MemoryStack.from_config(RunConfig())
+    assert same.build_llm is same.llm and same.llm.cfg.model == "sim/household"
+    cfg = RunConfig.model_validate({"memory": {"builder": {"model": "sim/household"}}})
+    apart = MemoryStack.from_config(cfg)
+    assert apart.build_llm is not apart.llm
+    assert apart.updater().llm is apart.build_llm and apart.builder().llm is apart.build_llm

@@ -68,18 +68,19 @@ class MemoryStack:
                 self._language = get_suite(self._env).language
         return self._language
 
-    def _client(self, cfg: ModelConfig) -> ChatModel:
+    def _client(self, cfg: ModelConfig | None) -> ChatModel:
+        """A client of `cfg` (None: the agent's model)."""
         from pipeline.llm import LLMClient  # litellm loads only in processes that call models
 
         assert self._models is not None, "a MemoryStack without models was asked for an LLM"
-        return LLMClient(cfg, self._models[1], seed=self.seed)
+        agent, sim = self._models
+        return LLMClient(cfg or agent, sim, seed=self.seed)
 
     @property
     def llm(self) -> ChatModel:
-        """The agent's model: retrieval keywords (avefact)."""
+        """The agent's model: retrieval keywords (a retrieve policy with the keywords role)."""
         if self._llm is None:
-            assert self._models is not None, "a MemoryStack without models was asked for an LLM"
-            self._llm = self._client(self._models[0])
+            self._llm = self._client(None)
         return self._llm
 
     @property
