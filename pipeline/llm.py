@@ -16,6 +16,7 @@ import litellm
 from pydantic import Field
 
 from pipeline.config import ModelConfig, SimConfig
+from pipeline.limiter import AdaptiveLimiter, loop_lag_s
 from pipeline.llm_errors import RETRYABLE, LLMError, backoff_s, classify, one_line, retry_after_s
 from pipeline.types import Record, ToolCall, Usage
 
@@ -71,37 +72,6 @@ def _emit(event: CallEvent) -> None:
             observer(event)
         except Exception:  # an observer must never break a model call
             log.exception("LLM call observer failed")
-
-
-class AdaptiveLimiter:
-    """A capacity limit that shrinks x0.8 on rate limits and creeps back after successes."""
-
-    def __init__(self, ceiling: int, recover_after: int = 20) -> None:
-        self.ceiling = ceiling
-        self.recover_after = recover_after
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._streak = 0
-
-    @property
-    def limiter(self) -> anyio.CapacityLimiter:
-        # Created lazily inside the running event loop.
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.ceiling)
-        return self._limiter
-
-    @property
-    def current(self) -> int:
-        return int(self.limiter.total_tokens)
-
-    def on_rate_limit(self) -> None:
-        self._streak = 0
-        self.limiter.total_tokens = max(1, int(self.limiter.total_tokens * 0.8))
-
-    def on_success(self) -> None:
-        self._streak += 1
-        if self._streak >= self.recover_after and self.limiter.total_tokens < self.ceiling:
-            self._streak = 0
-            self.limiter.total_tokens = min(self.ceiling, int(self.limiter.total_tokens) + 1)
 
 
 # One limiter per endpoint in this process: every client aimed at the same server shares it.
@@ -244,6 +214,8 @@ class LLMClient:
     async def _with_retries(self, role: str, call: Callable[[], Any]) -> Any:
         attempt = 0
         while True:
+            # A call waits its turn behind the loop's queue; a long wait means CPU past its knee.
+            self.limiter.on_lag(await loop_lag_s())
             started = time.perf_counter()
             try:
                 async with self.limiter.limiter:
