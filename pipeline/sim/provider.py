@@ -90,10 +90,8 @@ class SimLLM(CustomLLM):
         response.usage = litellm.Usage(  # type: ignore[attr-defined]
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
         )
-        cost = pricing.cost_usd(cfg, prompt, completion)
-        response._hidden_params["sim_cost_usd"] = cost
         # A stamped cost is what litellm reports; its own cost path was a fifth of a sim call.
-        response._hidden_params["response_cost"] = cost
+        response._hidden_params["response_cost"] = pricing.cost_usd(cfg, prompt, completion)
         return response
 
     def completion(  # type: ignore[override]
