@@ -91,7 +91,8 @@ class SimLLM(CustomLLM):
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
         )
         # A stamped cost is what litellm reports; its own cost path was a fifth of a sim call.
-        response._hidden_params["response_cost"] = pricing.cost_usd(cfg, prompt, completion)
+        cost = (prompt * cfg.price_in_per_mtok + completion * cfg.price_out_per_mtok) / 1e6
+        response._hidden_params["response_cost"] = cost
         return response
 
     def completion(  # type: ignore[override]
