@@ -392,6 +392,8 @@ def perf_pipeline(
     server: Annotated[
         bool, typer.Option(help="agent calls a local OpenAI-compatible server over HTTP")
     ] = False,
+    profile: Annotated[bool, typer.Option(help="memp's CPU per step by part (py-spy)")] = True,
+    profile_out: Annotated[Path | None, typer.Option(help="keep raw py-spy stacks here")] = None,
 ) -> None:
     """Streaming episodes/s vs the latency-bound ideal, CPU ms per step, and vs lockstep batches."""
     from actors.perf import bench_pipeline  # the Ray layer; pipeline/ itself never imports ray
@@ -401,9 +403,15 @@ def perf_pipeline(
     lock = [int(c) for c in lockstep_at.split(",") if c.strip()]
     points = bench_pipeline(
         levels, workers=workers, latency_s=latency, sigma=sigma, warmup_s=warmup,
-        window_s=window, lockstep_at=lock, address=address, server=server,
+        window_s=window, lockstep_at=lock, address=address, server=server, profile=profile,
+        profile_out=profile_out,
     )  # fmt: skip
-    console.print(render(points, latency))
+    for table in render(points, latency, server):
+        console.print(table)
+    for p in points:  # one agent call per step with memory off: the client's CPU per call
+        if p.parts_ms_per_step is not None:
+            client = p.parts_ms_per_step.get("model client", 0.0)
+            console.print(f"{p.concurrency} in flight: model client CPU {client:.2f} ms per call")
     broke = breaking_point(points)
     console.print(f"ratio to ideal falls below 0.9 at concurrency: {broke or 'none tested'}")
     console.print_json(json.dumps([p.model_dump() for p in points]))

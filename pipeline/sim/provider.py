@@ -92,6 +92,9 @@ class SimLLM(CustomLLM):
         response.usage = litellm.Usage(  # type: ignore[attr-defined]
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
         )
+        # A stamped cost is what litellm reports; its own cost path was a fifth of a sim call.
+        cost = (prompt * cfg.price_in_per_mtok + completion * cfg.price_out_per_mtok) / 1e6
+        response._hidden_params["response_cost"] = cost
         return response
 
     async def acompletion(  # type: ignore[override]
