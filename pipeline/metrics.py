@@ -28,7 +28,7 @@ OUTCOMES = ("success", "failure")
 ERROR_KINDS = (
     "rate_limit", "timeout", "server", "bad_output", "auth", "bad_request", "other", "cancelled",
 )  # fmt: skip
-OP_KINDS = ("add", "adjust", "discard", "stat")
+OP_KINDS = ("add", "adjust", "discard", "stat", "restore")
 STAGES = ("rollout", "validate", "distill", "write")
 
 

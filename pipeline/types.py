@@ -156,7 +156,7 @@ class Procedure(Record):
         )
 
 
-MemoryOpKind = Literal["add", "adjust", "discard", "stat"]
+MemoryOpKind = Literal["add", "adjust", "discard", "stat", "restore"]
 
 
 class MemoryOp(Record):
