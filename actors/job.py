@@ -33,6 +33,7 @@ def run_job(
     console: Console,
     address: str | None = None,
     show_progress: bool = True,
+    rebuild_memory: bool = False,
 ) -> RunSummary:
     """The whole job; a local Ray started here is shut down on the way out.
 
@@ -52,7 +53,7 @@ def run_job(
         ray_s = start_ray(address)
         console.print(f"Ray ready in {ray_s:.1f}s{_dashboard()}; starting actors ...",
                       highlight=False)  # fmt: skip
-        fleet = Fleet.start(cfg, run_dir)
+        fleet = Fleet.start(cfg, run_dir, rebuild_memory)
         console.print(
             f"actors ready in {fleet.ready_s:.1f}s "
             f"({len(fleet.workers)} rollout workers x {cfg.pipeline.episodes_per_worker} episodes, "

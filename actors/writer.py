@@ -26,9 +26,10 @@ if TYPE_CHECKING:  # heavy (qdrant, litellm): imported in the actor, never in th
 
 
 class MemoryWriterImpl:
-    def __init__(self, config: dict[str, Any], run_path: str) -> None:
+    def __init__(self, config: dict[str, Any], run_path: str, rebuild: bool = False) -> None:
         self.cfg = RunConfig.model_validate(config)
         self.run_path = Path(run_path)
+        self.rebuild = rebuild  # server mode: a stale collection may be rebuilt from the op log
         self.store: ProcedureStore | None = None
         self.retriever: RetrievePolicy | None = None
         self.committer: MemoryCommitter | None = None
@@ -52,8 +53,14 @@ class MemoryWriterImpl:
                 if mem.embedder.startswith("litellm:"):
                     recorder()  # embedding calls are shipped on commit results
                 path = None if mem.qdrant.url else self.run_path / "qdrant"
+                wal = OpsWal(self.run_path)  # checked against its commit records first
                 store = await ProcedureStore.open(mem, path, make_embedder(mem))
-                self.committer = MemoryCommitter(store, OpsWal(self.run_path))
+                self.committer = MemoryCommitter(store, wal)
+                try:
+                    await self.committer.reconcile(self.rebuild)
+                except BaseException:
+                    await store.close()
+                    raise
                 await self.committer.replay()
                 from pipeline.envs import get_suite  # the env's retrieval key, in this process
 

@@ -89,6 +89,13 @@ def run(
     preflight: Annotated[
         bool, typer.Option(help="probe every configured model once before the run starts")
     ] = True,
+    rebuild_memory: Annotated[
+        bool,
+        typer.Option(
+            help="with --resume on a Qdrant server: rebuild a stale collection from "
+            "memory_ops.jsonl instead of refusing"
+        ),
+    ] = False,
 ) -> None:
     """Run the configured job on Ray and print per-task-type figures."""
     from actors.job import run_job  # the Ray layer; pipeline/ itself never imports ray
@@ -118,7 +125,8 @@ def run(
         return
     console.print(f"run directory: {rd.path}")
     try:
-        summary = run_job(cfg, rd, console, address=address, show_progress=progress)
+        summary = run_job(cfg, rd, console, address=address, show_progress=progress,
+                          rebuild_memory=rebuild_memory)  # fmt: skip
     except MempError as err:
         fail(str(err))
         return

@@ -243,8 +243,13 @@ async def _commit(cfg: MemoryConfig, run_dir: Path, ops: OpsFor) -> Any:
     from pipeline.orchestrate.committer import MemoryCommitter, Submission
     from pipeline.runlog import OpsWal
 
-    store = await _open(cfg, run_dir, writable=True)
-    committer = MemoryCommitter(store, OpsWal(run_dir))
+    wal = OpsWal(run_dir)  # checks the log before the store is touched
+    try:
+        store = await _open(cfg, run_dir, writable=True)
+    except BaseException:
+        wal.close()
+        raise
+    committer = MemoryCommitter(store, wal)
     try:
         await committer.replay()
         return await committer.commit(Submission(await ops(store)))
