@@ -70,6 +70,7 @@ class Driver:
         self.load = [0] * len(fleet.workers)
         self.down: dict[Any, int] = {}  # ping ref -> worker that died and is being restarted
         self.version = 0
+        self.memory_error = ""  # the last memory failure that exhausted its retries
         self.progress = Progress(console, planned_total(suite, cfg), enabled=show_progress,
                                  every_s=p.progress_every_s)  # fmt: skip
         self.progress.errors = self.telemetry.errors  # shared: the view reads the live tally
@@ -137,8 +138,17 @@ class Driver:
         waiting = len(self.sched.requeue) + len(self.episodes) - running
         chains = [c for m in self.memory.values() for c in m.chains]
         self.telemetry.sample(waiting, running, chains, force)
+        self.telemetry.pull_calls(self._call_sources())
+
+    def _call_sources(self) -> list[tuple[Any, bool]]:
+        """Each actor's buffered-calls method, and whether summary.json sums what it returns."""
         fleet = self.fleet
-        self.telemetry.pull_calls([*fleet.workers, *fleet.distillers, fleet.writer])
+        out = [(w.calls, True) for w in fleet.workers] + [
+            (d.calls, False) for d in fleet.distillers
+        ]
+        if fleet.writer is not None:
+            out += [(fleet.writer.calls, True), (fleet.writer.distill_calls, False)]
+        return out
 
     def _wait(self) -> list[Any]:
         refs = [*self.episodes, *self.memory, *self.down]
@@ -230,8 +240,9 @@ class Driver:
             result: CommitResult = ray.get(ref)
         except ray.exceptions.RayError as err:
             retry = self.sched.on_commit_failed(mem.batch)
-            if not retry:  # left for a resume to re-feed; the run goes on without them
+            if not retry:  # counted in summary.json; a resume re-feeds them
                 self.progress.note = f"memory work failed: {str(err).splitlines()[0][:120]}"
+                self.memory_error = str(err).strip().splitlines()[-1][:300]
             self._feed(retry)
             return
         self.sched.on_committed(mem.batch)
@@ -252,17 +263,18 @@ class Driver:
             group_of = {t.id: i // size for i, t in enumerate(trajs)}
         memory = MemoryFigures()
         if self.memory_on:
-            memory = MemoryFigures(**ray.get(self.fleet.writer.totals.remote()).model_dump())
+            totals = ray.get(self.fleet.writer.totals.remote()).model_dump()
+            memory = MemoryFigures(**totals, failed=len(self.sched.failed - self.sched.committed))
         self._sample(force=True)
-        fleet = self.fleet
-        self.telemetry.final_pull([*fleet.workers, *fleet.distillers, fleet.writer])
+        self.telemetry.final_pull(self._call_sources())
+        commits = self.rd.recorded_commits()
         summary = summarize(
             trajs,
-            groups=figures_by_group(trajs, group_of, self.rd.recorded_commits()),
+            groups=figures_by_group(trajs, group_of, commits),
             memory=memory,
             wall_s=wall_s,
             model=self.cfg.agent.model,
-            role_usage=self.telemetry.memory_usage(),
+            role_usage=self.telemetry.memory_usage(c.usage for c in commits),
             llm_errors=self.telemetry.errors,
             llm_retries=self.telemetry.retries,
         )

@@ -15,7 +15,7 @@ from actors.telemetry import Telemetry, print_url, usage_table
 from pipeline.config import ConfigError, RunConfig
 from pipeline.exporter import MetricsError
 from pipeline.runlog import RunDir
-from pipeline.summary import RunSummary, failures_line
+from pipeline.summary import RunSummary, failures_line, memory_failures
 
 
 def _dashboard() -> str:
@@ -61,7 +61,8 @@ def run_job(
             highlight=False,
         )
         try:
-            summary = Driver(cfg, run_dir, fleet, console, show_progress, telemetry).run()
+            driver = Driver(cfg, run_dir, fleet, console, show_progress, telemetry)
+            summary = driver.run()
             telemetry.finish()
         finally:
             fleet.close()
@@ -71,6 +72,9 @@ def run_job(
             console.print(usage_table(summary.tokens_by_role, summary.cost_by_role))
         if summary.llm_errors:
             console.print(failures_line(summary), highlight=False, soft_wrap=True)
+        if summary.memory.failed:
+            console.print(f"{memory_failures(summary)}; last error: {driver.memory_error}",
+                          style="red", markup=False, highlight=False, soft_wrap=True)  # fmt: skip
         console.print(
             f"wall {time.perf_counter() - started:.1f}s (run {summary.wall_s:.1f}s)",
             highlight=False,

@@ -142,11 +142,14 @@ def run(
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:
         console.print(f"[yellow]note:[/yellow] {summary.sim_note}")
-    from pipeline.summary import error_budget
+    from pipeline.summary import error_budget, memory_failures
 
     reason = error_budget(summary, cfg.pipeline.max_error_ratio)
     if reason is not None:
         fail(reason, code=3)
+    lost = memory_failures(summary)
+    if lost is not None and not cfg.pipeline.allow_memory_failures:
+        fail(f"{lost} (pipeline.allow_memory_failures=true accepts this)", code=4)
 
 
 @app.command()

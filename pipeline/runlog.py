@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.config import RunConfig, dump_config
 from pipeline.errors import MempError
-from pipeline.types import MemoryOp, Record, Trajectory
+from pipeline.types import MemoryOp, Record, Trajectory, Usage
 
 TRAJECTORIES = "trajectories.jsonl"
 MEMORY_OPS = "memory_ops.jsonl"
@@ -89,6 +89,9 @@ class MemoryCommit(Record):
     merged: dict[str, str] = Field(default_factory=dict)
     size: int = 0  # active procedures after the batch
     group: int | None = None  # sync mode: the task group this commit closes
+    # LLM usage by role (build, adjust, keywords) of the work this commit first covers: summary
+    # totals are summed from here, so they survive a resume or a writer restart.
+    usage: dict[str, Usage] = Field(default_factory=dict)
     at: float = Field(default_factory=time.time)
 
 

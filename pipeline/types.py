@@ -170,3 +170,4 @@ class MemoryOp(Record):
     reason: str = ""
     source_trajectory_id: str | None = None
     seq: int | None = None  # assigned by the writer when logged
+    usage: dict[str, Usage] | None = None  # by role: the LLM calls that made this op

@@ -16,7 +16,7 @@ import anyio
 
 from pipeline.memory.schema import ApplyResult, MemoryStoreError
 from pipeline.runlog import MemoryCommit, OpsWal
-from pipeline.types import MemoryOp, ProcedureStatus
+from pipeline.types import MemoryOp, ProcedureStatus, Usage
 
 
 class OpStore(Protocol):
@@ -142,9 +142,20 @@ class MemoryCommitter:
             merged=result.merged,
             size=size,
             group=max(groups, default=None),
+            usage=self._usage([*(op for op in ops if op.seq is not None), *logged]),  # replay: tail
         )
         self.wal.commit(record)
         return Outcome(self.store.version, size, discarded, kinds, len(result.skipped), record)
+
+    @staticmethod
+    def _usage(logged: list[MemoryOp]) -> dict[str, Usage]:
+        """By role, of the LLM calls that made the ops this commit logged first (an op is logged
+        once by id, so work redone after a crash or a retry is counted once)."""
+        out: dict[str, Usage] = {}
+        for op in logged:
+            for role, u in (op.usage or {}).items():
+                out[role] = out.get(role, Usage()) + u
+        return out
 
     def totals(self) -> Counter[str]:
         """Op kinds that changed memory over every commit of the run (resumes included)."""
