@@ -60,7 +60,7 @@ def _run(path: Path, fault=None) -> tuple[dict, list[dict], Driver, dict]:
         summary = driver.run()
         if fault is not None:
             killer.join(timeout=60)
-            seen["pid_after"] = ray.get(seen["actor"].ready.remote())
+            seen["pid_after"] = _pid(seen["actor"])
     finally:
         fleet.close()
         rd.close()
@@ -68,6 +68,17 @@ def _run(path: Path, fault=None) -> tuple[dict, list[dict], Driver, dict]:
     assert len(ids) == len(set(ids)) == 12  # none lost, none ran twice
     check_memory(path)  # every logged op applied once, none twice
     return summary.model_dump(exclude={"wall_s"}), anyio.run(_memory, path), driver, seen
+
+
+def _pid(actor) -> int:
+    """The actor's process id, once it answers (Ray may still be restarting it)."""
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            return ray.get(actor.ready.remote())
+        except ray.exceptions.RayActorError:
+            assert time.monotonic() < deadline, "the actor never came back"
+            time.sleep(0.5)
 
 
 def _until(cond, timeout: float = 120) -> None:
@@ -96,7 +107,7 @@ def _distilled(driver: Driver) -> bool:
 def _kill(pick, when):
     def fault(driver: Driver, fleet: Fleet, seen: dict) -> None:
         actor = seen["actor"] = pick(fleet)
-        seen["pid"] = ray.get(actor.ready.remote())
+        seen["pid"] = _pid(actor)
         _until(lambda: when(driver))
         os.kill(seen["pid"], signal.SIGKILL)
 

@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from pipeline.config import DiscardConfig
+from pipeline.memory.schema import MemoryStoreError
 from pipeline.orchestrate.committer import MemoryCommitter, Submission
 from pipeline.runlog import MEMORY_COMMITS, MEMORY_OPS, OpsWal, RunDirError, check_memory_log
 from pipeline.types import MemoryOp, stable_id
@@ -149,3 +150,28 @@ def test_a_torn_tail_after_the_last_commit_is_dropped(tmp_path):
     wal.log([stat(proc(*GOALS[2]).id, "late", True)])
     wal.close()
     assert path.read_bytes().startswith(whole) and b"half-writ" not in path.read_bytes()
+
+
+def test_server_mode_refuses_a_stale_store_unless_asked_to_rebuild(tmp_path):
+    """The rule as the committer applies it; the store is a real one flagged as a server's."""
+    want = anyio.run(_fill, tmp_path)
+    shutil.rmtree(tmp_path / "qdrant")
+    before = _files(tmp_path)
+
+    async def reopen(rebuild: bool) -> dict:
+        store = await open_store(tmp_path / "qdrant", discard=RULE, capacity=3)
+        store.server = True  # a shared collection: the run may not drop it unasked
+        committer = MemoryCommitter(store, OpsWal(tmp_path))
+        try:
+            assert await committer.reconcile(rebuild)
+            return await _state(store)
+        finally:
+            committer.wal.close()
+            await store.close()
+
+    with pytest.raises(MemoryStoreError) as err:
+        anyio.run(reopen, False)
+    assert "\n" not in str(err.value) and "--rebuild-memory" in str(err.value)
+    assert "version 0" in str(err.value) and f"version {want['version']}" in str(err.value)
+    assert _files(tmp_path) == before
+    assert anyio.run(reopen, True) == want
