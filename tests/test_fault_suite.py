@@ -150,7 +150,7 @@ def test_memory_work_that_keeps_failing_is_counted_shown_and_exits_4(ray_address
     run_dir = tmp_path / "run"
     down = f"http://127.0.0.1:{_closed_port()}/v1"
     sets = [*SETS, "memory.builder.model=openai/builder", f"memory.builder.api_base={down}",
-            "memory.builder.max_retries=0", "env.max_tasks=6"]  # fmt: skip
+            "memory.builder.max_retries=0", "env.max_tasks=6", "memory.update=vanilla"]  # fmt: skip
     args = [a for kv in sets for a in ("--set", kv)]
     cmd = _memp(str(PRESET), *args, "--run-dir", str(run_dir), "--address", ray_address,
                 "--no-progress", "--no-preflight")  # fmt: skip

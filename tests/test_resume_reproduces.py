@@ -24,6 +24,7 @@ SETS = [
         "metrics.enabled=false", f"env.max_tasks={TASKS}", f"pipeline.group_size={GROUP}",
         "env.step_limit=20", "sim.latency.kind=fixed", "sim.latency.mean_s=0.05",
         "pipeline.episodes_per_worker=3", "pipeline.rollout_workers=2",
+        "memory.update=vanilla",  # every trajectory is memory: group 0 leaves ops to lose
     )
     for arg in ("--set", kv)
 ]  # fmt: skip
@@ -67,7 +68,7 @@ def _kill_9_after(run_dir: Path, lines: int, address: str) -> None:
     cmd = _memp(str(PRESET), *SETS, "--run-dir", str(run_dir), "--address", address,
                 "--no-preflight")  # fmt: skip
     proc = subprocess.Popen(cmd, env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
-    _wait_lines(run_dir / "trajectories.jsonl", lines, proc)
+    _wait_lines(run_dir / "trajectories.jsonl", lines, proc, timeout=600)  # a busy machine
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
