@@ -290,8 +290,10 @@ class Driver:
             group_of = {t.id: i // size for i, t in enumerate(trajs)}
         memory = MemoryFigures()
         if self.memory_on:
-            totals = ray.get(self.fleet.writer.totals.remote()).model_dump()
-            memory = MemoryFigures(**totals, failed=len(self.sched.failed - self.sched.committed))
+            memory = ray.get(self.fleet.writer.totals.remote())
+            memory = memory.model_copy(
+                update={"failed": len(self.sched.failed - self.sched.committed)}
+            )
         self._sample(force=True)
         self.telemetry.final_pull(self._call_sources())
         commits = self.rd.recorded_commits()

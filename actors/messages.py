@@ -57,13 +57,3 @@ class CommitResult(Record):
     new_ops: dict[str, int] = Field(default_factory=dict)
     calls: list[CallRow] = Field(default_factory=list)  # the writer's own
     distill_calls: list[CallRow] = Field(default_factory=list)  # summed from commit records
-
-
-class MemoryTotals(Record):
-    """Writer -> driver at the end: figures over the whole run (resumes included)."""
-
-    size: int = 0
-    version: int = 0
-    added: int = 0
-    adjusted: int = 0
-    discarded: int = 0

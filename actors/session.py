@@ -19,7 +19,6 @@ _QUIET_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_AUTH_MODE": "disabled",
     "RAY_DEDUP_LOGS": "0",
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
 }
 
 

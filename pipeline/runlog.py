@@ -14,7 +14,7 @@ from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from pipeline.config import RunConfig, dump_config
+from pipeline.config import MemoryConfig, RunConfig, dump_config
 from pipeline.errors import MempError
 from pipeline.types import MemoryOp, Record, Trajectory, Usage
 
@@ -27,6 +27,11 @@ SUMMARY = "summary.json"
 QDRANT_DIR = "qdrant"
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def store_dir(run_path: Path, mem: MemoryConfig) -> Path | None:
+    """Where a run's embedded Qdrant store lives; None when memory.qdrant.url names a server."""
+    return None if mem.qdrant.url else run_path / QDRANT_DIR
 
 
 class RunDirError(MempError, ValueError):
@@ -237,10 +242,6 @@ class RunDir:
         if config.memory.enabled:
             check_memory_log(path)  # before anything here is opened (and maybe repaired)
         return cls(path, config)
-
-    @property
-    def qdrant_path(self) -> Path:
-        return self.path / QDRANT_DIR
 
     @property
     def ops_path(self) -> Path:
