@@ -89,6 +89,13 @@ def run(
     preflight: Annotated[
         bool, typer.Option(help="probe every configured model once before the run starts")
     ] = True,
+    rebuild_memory: Annotated[
+        bool,
+        typer.Option(
+            help="with --resume on a Qdrant server: rebuild a stale collection from "
+            "memory_ops.jsonl instead of refusing"
+        ),
+    ] = False,
 ) -> None:
     """Run the configured job on Ray and print per-task-type figures."""
     from actors.job import run_job  # the Ray layer; pipeline/ itself never imports ray
@@ -118,7 +125,8 @@ def run(
         return
     console.print(f"run directory: {rd.path}")
     try:
-        summary = run_job(cfg, rd, console, address=address, show_progress=progress)
+        summary = run_job(cfg, rd, console, address=address, show_progress=progress,
+                          rebuild_memory=rebuild_memory)  # fmt: skip
     except MempError as err:
         fail(str(err))
         return
@@ -134,11 +142,14 @@ def run(
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:
         console.print(f"[yellow]note:[/yellow] {summary.sim_note}")
-    from pipeline.summary import error_budget
+    from pipeline.summary import error_budget, memory_failures
 
     reason = error_budget(summary, cfg.pipeline.max_error_ratio)
     if reason is not None:
         fail(reason, code=3)
+    lost = memory_failures(summary)
+    if lost is not None and not cfg.pipeline.allow_memory_failures:
+        fail(f"{lost} (pipeline.allow_memory_failures=true accepts this)", code=4)
 
 
 @app.command()
