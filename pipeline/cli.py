@@ -93,12 +93,15 @@ def run(
     """Run the configured job on Ray and print per-task-type figures."""
     from actors.job import run_job  # the Ray layer; pipeline/ itself never imports ray
     from pipeline.console import learning_curve_table, task_type_table
+    from pipeline.orchestrate.plan import check_inputs
     from pipeline.runlog import RunDir
 
-    try:
+    try:  # every input is checked before Ray starts (seconds), and read-only until accepted
         if resume is not None:
             rd = RunDir.resume(resume)
             cfg = rd.config
+            check_inputs(cfg, rd)
+            rd.lock()
             if preflight:
                 _preflight(cfg)
                 _fit_timeouts(cfg, derive=False)  # a recorded config is not changed
@@ -108,11 +111,13 @@ def run(
                 note = f"no config given: using the default preset {config}"
                 console.print(note, highlight=False)
             cfg = load_config(config, set_ or [])
+            check_inputs(cfg)
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
             if preflight:  # before the run directory exists: a failure leaves nothing behind
                 _preflight(cfg)
                 cfg = _fit_timeouts(cfg, derive=True)
             rd = RunDir.create(path, cfg)
+            rd.lock()
     except MempError as err:
         fail(str(err))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ CONFIG = "config.yaml"
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 QDRANT_DIR = "qdrant"
+LOCK = "run.lock"  # flock()ed by the one `memp run` using the directory; the holder's pid
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,15 +36,18 @@ class RunDirError(MempError, ValueError):
 
 
 class JsonlLog:
-    """Append-only JSONL file; each append is flushed and fsynced before it returns."""
+    """Append-only JSONL file; each append is flushed and fsynced before it returns.
+
+    A torn last line (kill -9 mid-write) is cut only at the first append: opening a log for a
+    resume that is then refused leaves the file as it was."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._repair_torn_tail()
         self._fh = path.open("a", encoding="utf-8")
+        self._repaired = False
 
     def _repair_torn_tail(self) -> None:
-        # A kill -9 mid-write leaves a partial last line; drop it so the log stays parseable.
+        self._repaired = True
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         with self.path.open("rb+") as fh:
@@ -59,6 +64,8 @@ class JsonlLog:
     def append_many(self, records: list[BaseModel]) -> None:
         if not records:
             return
+        if not self._repaired:
+            self._repair_torn_tail()
         self._fh.write("".join(r.model_dump_json() + "\n" for r in records))
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -154,6 +161,7 @@ class RunDir:
         self.path = path
         self.config = config
         self.trajectories = JsonlLog(path / TRAJECTORIES)
+        self._lock: Any = None
 
     @classmethod
     def create(cls, path: Path, config: RunConfig) -> RunDir:
@@ -212,8 +220,29 @@ class RunDir:
         tmp.write_text(summary.model_dump_json(indent=2))
         tmp.replace(self.path / SUMMARY)
 
+    def lock(self) -> None:
+        """Hold the directory for this process; the kernel releases it however the process ends."""
+        fh = (self.path / LOCK).open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            fh.close()
+            who = f" (pid {holder})" if holder else ""
+            raise RunDirError(
+                f"{self.path} is in use by another memp run{who}; wait for it to end or stop it"
+            ) from None
+        fh.truncate(0)
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._lock = fh
+
     def close(self) -> None:
         self.trajectories.close()
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
 
 class OpsWal:
