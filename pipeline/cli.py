@@ -350,7 +350,7 @@ def perf_soak(
     """RSS growth per 1,000 episodes of driver, writer, workers and GCS (async, endless split)."""
     import tempfile
 
-    from pipeline.perf.soak import growth, soak
+    from pipeline.perf.soak import growth, render, soak
 
     if warmup >= episodes:
         fail(f"--warmup {warmup} must be below --episodes {episodes}")
@@ -361,11 +361,7 @@ def perf_soak(
         fail(f"soak run exited {rc} with {len(samples)} samples; see {where}.soak.log")
         return
     rows = growth(samples[0], samples[-1])
-    span = f"{samples[0].episodes}->{samples[-1].episodes} episodes"
-    for row in rows:
-        flag = "" if row.mb_per_1000 <= 1.0 else "  (over 1 MB/1,000)"
-        console.print(f"{row.process:<14} {row.start_mb:8.1f} -> {row.end_mb:8.1f} MB "
-                      f"{row.mb_per_1000:+7.2f} MB/1,000 episodes ({span}){flag}")  # fmt: skip
+    console.print(render(rows, samples[0], samples[-1]), highlight=False, soft_wrap=True)
     console.print_json(json.dumps({"samples": [s.model_dump() for s in samples],
                                    "growth": [r.model_dump() for r in rows]}))  # fmt: skip
 

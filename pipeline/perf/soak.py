@@ -113,6 +113,20 @@ def growth(first: Sample, last: Sample) -> list[Growth]:
     return out
 
 
+TARGET_MB_PER_1000 = 1.0
+
+
+def render(rows: list[Growth], first: Sample, last: Sample) -> str:
+    """The growth table, under 80 columns whatever the terminal (one process per line)."""
+    lines = [f"RSS growth, episodes {first.episodes:,} -> {last.episodes:,} (after warm-up)",
+             f"{'process':<20} {'start MB':>9} {'end MB':>9} {'MB/1,000 ep':>12}"]  # fmt: skip
+    for row in rows:
+        flag = "" if row.mb_per_1000 <= TARGET_MB_PER_1000 else "  over target"
+        lines.append(f"{row.process[:20]:<20} {row.start_mb:9.1f} {row.end_mb:9.1f} "
+                     f"{row.mb_per_1000:+12.2f}{flag}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def count_lines(path: Path) -> int:
     try:
         with path.open("rb") as fh:
