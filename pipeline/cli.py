@@ -12,6 +12,9 @@ import anyio
 import typer
 from rich.console import Console
 
+# typer 0.29 vendors click: its usage errors are these classes, not the click package's.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
 from pipeline.config import RunConfig
 from pipeline.config_load import load_config
 from pipeline.errors import MempError, fail
@@ -411,13 +414,24 @@ def perf_pipeline(
 
 
 def main() -> None:
-    """Entry point: a MempError is one stderr line and exit 2; anything else is a bug (exit 1)."""
-    try:
-        app()
+    """Entry point: a MempError or a usage error is one stderr line and exit 2; anything else is
+    a bug (traceback, exit 1)."""
+    try:  # not standalone: usage errors come here instead of a multi-line box
+        code = app(prog_name="memp", standalone_mode=False)
+    except NoArgsIsHelpError as err:  # `memp memory` alone: its help, as before
+        err.show()
+        sys.exit(err.exit_code)
+    except UsageError as err:
+        where = f"; see {err.ctx.command_path} --help" if err.ctx is not None else ""
+        fail(f"{err.format_message().rstrip('.')}{where}", code=err.exit_code)
+    except ClickException as err:
+        fail(err.format_message(), code=err.exit_code)
     except MempError as err:  # raised outside a command's own handler
         fail(err)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    if isinstance(code, int):  # typer.Exit(n) and --help come back as an exit code
+        sys.exit(code)
 
 
 if __name__ == "__main__":
