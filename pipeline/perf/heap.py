@@ -1,8 +1,9 @@
 """Soak debugging: allocation sites and object counts of one process, written on request.
 
-With MEMP_HEAP_DIR set, a process whose hot path calls `HeapProbe.tick()` traces allocations and
-every `every` ticks writes <dir>/<name>-<pid>-<ticks>.json: live bytes by allocation site and
-live objects by type, so two dumps of one process show what grows. Unset, a tick costs nothing.
+With MEMP_HEAP_DIR set, a process whose hot path calls `HeapProbe.tick()` writes every `every`
+ticks <dir>/<name>-<pid>-<ticks>.json: live objects by type, and live bytes by allocation site
+when MEMP_HEAP_TRACE names the probe (tracemalloc slows a process several times: trace one kind).
+Two dumps of one process show what grows. Unset, a tick costs nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 HEAP_DIR_ENV = "MEMP_HEAP_DIR"
+HEAP_TRACE_ENV = "MEMP_HEAP_TRACE"  # comma-separated probe names, e.g. writer,rollout0
 FRAMES = 6  # allocation-site depth: enough to tell which caller of a shared helper grows
 TOP = 40
 
@@ -28,7 +30,8 @@ class HeapProbe:
         self.name = name
         self.every = every
         self.ticks = 0
-        if self.dir is not None and not tracemalloc.is_tracing():
+        traced = name in os.environ.get(HEAP_TRACE_ENV, "").split(",")
+        if self.dir is not None and traced and not tracemalloc.is_tracing():
             tracemalloc.start(FRAMES)
 
     def tick(self) -> None:
@@ -42,18 +45,15 @@ class HeapProbe:
         if self.dir is None:
             return None
         gc.collect()
-        snapshot = tracemalloc.take_snapshot()
-        sites = snapshot.statistics("traceback")[:TOP]
         types = Counter(type(o).__name__ for o in gc.get_objects())
-        report = {
-            "ticks": self.ticks,
-            "traced_mb": tracemalloc.get_traced_memory()[0] / 2**20,
-            "sites": [
+        report: dict[str, object] = {"ticks": self.ticks, "types": dict(types.most_common())}
+        if tracemalloc.is_tracing():
+            sites = tracemalloc.take_snapshot().statistics("traceback")[:TOP]
+            report["traced_mb"] = tracemalloc.get_traced_memory()[0] / 2**20
+            report["sites"] = [
                 {"kb": s.size / 1024, "count": s.count, "where": [str(f) for f in s.traceback]}
                 for s in sites
-            ],
-            "types": dict(types.most_common(TOP)),
-        }
+            ]
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / f"{self.name}-{os.getpid()}-{self.ticks}.json"
         path.write_text(json.dumps(report, indent=1))
