@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -261,7 +262,10 @@ class OpsWal:
         self.next_seq = 1 + max((op.seq or 0 for op in logged), default=0)
         done = max((c.last_seq or 0 for c in committed), default=0)
         self.uncommitted = [op for op in logged if (op.seq or 0) > done]
-        self.committed = committed
+        # Running totals, not the records: an endless run commits forever.
+        self.applied_totals: Counter[str] = Counter()
+        for record in committed:
+            self.applied_totals.update(record.applied)
 
     def log(self, ops: list[MemoryOp]) -> list[MemoryOp]:
         """Append the ops not logged yet, numbered; returns them (durable on return)."""
@@ -277,7 +281,7 @@ class OpsWal:
 
     def commit(self, record: MemoryCommit) -> None:
         self.commits.append(record)
-        self.committed.append(record)
+        self.applied_totals.update(record.applied)
 
     def close(self) -> None:
         self.ops.close()

@@ -124,7 +124,4 @@ class MemoryCommitter:
 
     def totals(self) -> Counter[str]:
         """Op kinds that changed memory over every commit of the run (resumes included)."""
-        kinds: Counter[str] = Counter()
-        for c in self.wal.committed:
-            kinds.update(c.applied)
-        return kinds
+        return Counter(self.wal.applied_totals)

@@ -135,11 +135,18 @@ def count_lines(path: Path) -> int:
         return 0
 
 
+# A weeks-long run needs a bounded memory base: without a capacity, every new task of the endless
+# split adds a procedure (~15 KB in the embedded store and its index), ~0.6 per episode with sim.
+SOAK_CAPACITY = 200
+
+
 def soak_command(config: Path, run_dir: Path, episodes: int, sets: list[str]) -> list[str]:
-    """The `memp run` of the soak: async mode, endless split, `episodes` tasks, metrics off."""
+    """The `memp run` of the soak: async mode, endless split, `episodes` tasks, metrics off,
+    memory.capacity SOAK_CAPACITY (a --set in `sets` overrides any of these)."""
     args = [sys.executable, "-m", "pipeline.cli", "run", str(config), "--run-dir", str(run_dir),
             "--no-progress", "--set", "pipeline.mode=async", "--set", "env.split=endless",
-            "--set", f"env.max_tasks={episodes}", "--set", "metrics.enabled=false"]  # fmt: skip
+            "--set", f"env.max_tasks={episodes}", "--set", "metrics.enabled=false",
+            "--set", f"memory.capacity={SOAK_CAPACITY}"]  # fmt: skip
     for item in sets:
         args += ["--set", item]
     return args
