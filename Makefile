@@ -8,8 +8,6 @@ UV_VERSION := 0.13.9
 CONFIG ?= configs/household-sim.yaml
 ARGS ?=
 
-export LITELLM_LOCAL_MODEL_COST_MAP := True
-
 .PHONY: run test test-fast lint format lock perf clean
 
 $(BIN)/python:

@@ -10,10 +10,9 @@ import ray
 from actors.messages import DistillResult
 from actors.telemetry import recorder
 from pipeline.config import RunConfig
-from pipeline.memory.build import KeywordExtractor, make_builder
-from pipeline.memory.update import Decision, make_updater
+from pipeline.memory.stack import MemoryStack
+from pipeline.memory.update import Decision
 from pipeline.metrics import CallRow
-from pipeline.types import Usage
 
 if TYPE_CHECKING:
     from actors.reader import MemoryReader
@@ -23,15 +22,9 @@ MAX_CONCURRENT_DISTILLS = 64  # LLM-bound coroutines per distiller process
 
 class DistillerImpl:
     def __init__(self, config: dict[str, Any], writer: str | None) -> None:
-        from pipeline.envs import get_suite  # the env's memory wording, resolved in this process
-        from pipeline.llm import LLMClient  # not at module level: the driver imports this module
-
         self.cfg = RunConfig.model_validate(config)
-        mem = self.cfg.memory
-        self.language = get_suite(self.cfg.env).language
-        self.llm = LLMClient(mem.builder or self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed)
-        builder = make_builder(mem.build, self.llm, KeywordExtractor(self.llm, self.language))
-        self.policy = make_updater(mem.update, builder, self.llm, mem.namespace, cfg=mem)
+        self.stack = MemoryStack.from_config(self.cfg)
+        self.policy = self.stack.updater()
         self.writer = writer
         self.reader: MemoryReader | None = None
         recorder()  # build/adjust/keywords calls ride on each DistillResult to the writer
@@ -41,7 +34,7 @@ class DistillerImpl:
         if self.reader is None:
             from actors.reader import MemoryReader
 
-            self.reader = await MemoryReader.open(self.cfg, self.writer, self.llm, self.language)
+            self.reader = await MemoryReader.open(self.stack, self.writer)
         current = await self.reader.get(decision.adjust_ids)
         ops = [*decision.stat_ops, *await self.policy.distill(decision, current)]
         traj = decision.trajectory
@@ -55,10 +48,6 @@ class DistillerImpl:
 
     def ready(self) -> int:
         return os.getpid()
-
-    def usage(self) -> Usage:
-        """LLM usage of this process's distills so far (build, adjust, keywords)."""
-        return self.policy.usage
 
 
 def distiller_cls() -> Any:

@@ -257,7 +257,7 @@ class Driver:
             group_of = {t.id: i // size for i, t in enumerate(trajs)}
         memory = MemoryFigures()
         if self.memory_on:
-            memory = MemoryFigures(**ray.get(self.fleet.writer.totals.remote()).model_dump())
+            memory = ray.get(self.fleet.writer.totals.remote())
         self._sample(force=True)
         fleet = self.fleet
         self.telemetry.final_pull([*fleet.workers, *fleet.distillers, fleet.writer])

@@ -56,13 +56,3 @@ class CommitResult(Record):
     # the writer's previous report, on one caller of a batch only, so sums over results are exact.
     new_ops: dict[str, int] = Field(default_factory=dict)
     calls: list[CallRow] = Field(default_factory=list)
-
-
-class MemoryTotals(Record):
-    """Writer -> driver at the end: figures over the whole run (resumes included)."""
-
-    size: int = 0
-    version: int = 0
-    added: int = 0
-    adjusted: int = 0
-    discarded: int = 0

@@ -11,11 +11,8 @@ from typing import Any
 import anyio
 import ray
 
-from pipeline.config import RunConfig
-from pipeline.envs.base import EnvLanguage
-from pipeline.memory.build import ChatModel, KeywordExtractor
-from pipeline.memory.embed import make_embedder
-from pipeline.memory.retrieve import Retrieval, RetrievePolicy, make_retriever
+from pipeline.memory.retrieve import Retrieval, RetrievePolicy
+from pipeline.memory.stack import MemoryStack
 from pipeline.memory.store import ProcedureStore
 from pipeline.types import Procedure, Task
 
@@ -33,17 +30,13 @@ class MemoryReader:
         self.retriever = retriever
 
     @classmethod
-    async def open(
-        cls, cfg: RunConfig, writer: str | None, llm: ChatModel, language: EnvLanguage
-    ) -> MemoryReader:
+    async def open(cls, stack: MemoryStack, writer: str | None) -> MemoryReader:
         """`writer` is the writer actor's name (embedded mode reads through it)."""
-        if cfg.memory.qdrant.url is None:
+        if stack.cfg.qdrant.url is None:
             assert writer is not None, "embedded memory needs the writer actor"
             return cls(ray.get_actor(writer), None, None)
-        store = await ProcedureStore.open(cfg.memory, None, make_embedder(cfg.memory))
-        keywords = KeywordExtractor(llm, language)
-        retriever = make_retriever(cfg.memory, store, keywords, cfg.run.seed, language=language)
-        return cls(None, store, retriever)
+        store = await stack.open_store(None)
+        return cls(None, store, stack.retriever(store))
 
     async def retrieve(self, task: Task, writer_version: int) -> Retrieval:
         if self.retriever is not None and self.store is not None:

@@ -62,10 +62,10 @@ class RolloutWorkerImpl:
             return None
         if self.reader is None:
             from actors.reader import MemoryReader
+            from pipeline.memory.stack import MemoryStack
 
-            self.reader = await MemoryReader.open(
-                self.cfg, self.writer, self.llm, self.suite.language
-            )
+            stack = MemoryStack.from_config(self.cfg, language=self.suite.language, llm=self.llm)
+            self.reader = await MemoryReader.open(stack, self.writer)
         return self.reader
 
     async def run(self, req: EpisodeRequest) -> EpisodeResult:

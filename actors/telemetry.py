@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.table import Table
 
 from actors.messages import CommitResult, EpisodeResult
-from pipeline.config import ModelConfig, RunConfig
+from pipeline.config import RunConfig
+from pipeline.memory.stack import MemoryStack
 from pipeline.metrics import CallRecorder, CallRow, Metrics
 from pipeline.types import Trajectory, Usage
 
@@ -52,11 +53,6 @@ def pending_rows() -> list[CallRow]:
     return _recorder.rows() if _recorder is not None else []
 
 
-def endpoint_key(cfg: ModelConfig) -> str:
-    """pipeline.llm.endpoint_key without importing litellm into the driver."""
-    return cfg.api_base or cfg.model.split("/", 1)[0]
-
-
 class Telemetry:
     """The driver's view: usage by role always; the exporter only once start() has served it."""
 
@@ -68,7 +64,7 @@ class Telemetry:
         self.usage: dict[str, Usage] = {}  # role -> usage of the calls shipped to this driver
         self.errors: dict[str, dict[str, int]] = {}  # role -> error kind -> failed attempts
         self.retries: dict[str, int] = {}  # role -> failed attempts that another attempt followed
-        self.endpoint = endpoint_key(cfg.agent)
+        self.endpoint = cfg.agent.endpoint
         self.limits = dict.fromkeys(range(cfg.pipeline.rollout_workers), cfg.agent.concurrency)
         self._sampled = 0.0
         self._pulled = 0.0
@@ -100,12 +96,8 @@ class Telemetry:
 
     def _roles(self) -> list[tuple[str, str]]:
         roles = [(self.cfg.agent.model, "agent")]
-        mem = self.cfg.memory
-        if mem.enabled:
-            builder = (mem.builder or self.cfg.agent).model
-            roles += [(builder, "build"), (builder, "keywords")]
-            if mem.update == "adjustment":
-                roles.append((builder, "adjust"))
+        if self.cfg.memory.enabled:
+            roles += MemoryStack(self.cfg.memory).roles(self.cfg.agent.model)
         return roles
 
     def finish(self) -> None:

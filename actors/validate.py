@@ -1,4 +1,4 @@
-"""Validator: the update policy's cheap, pure decide() (success? which procedures were used?)."""
+"""Validator: hosts the update policy's pure decide stage (success? which procedures were used?)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,18 @@ from typing import Any
 import ray
 
 from pipeline.config import RunConfig
-from pipeline.memory.build import make_builder
-from pipeline.memory.update import Decision, make_updater
+from pipeline.memory.stack import MemoryStack
+from pipeline.memory.update import Decision
 from pipeline.types import Trajectory
-
-
-class _NoModel:
-    """decide() never calls a model; this keeps litellm out of the validator's process."""
-
-    async def complete(self, messages: list[dict[str, str]], role: str) -> Any:
-        raise RuntimeError("the validator does not call models; distill() runs in a Distiller")
 
 
 class ValidatorImpl:
     def __init__(self, config: dict[str, Any]) -> None:
-        from pipeline.envs import get_suite  # this process resolves the env itself (its success)
-
-        cfg = RunConfig.model_validate(config)
-        model = _NoModel()
-        language = get_suite(cfg.env).language
-        builder = make_builder(cfg.memory.build, model, language=language)
-        self.policy = make_updater(
-            cfg.memory.update, builder, model, cfg.memory.namespace, cfg=cfg.memory
-        )
+        # This process resolves the env itself (its success signal); no model is made here.
+        self.decider = MemoryStack.from_config(RunConfig.model_validate(config)).decider()
 
     def decide(self, trajectory: Trajectory) -> Decision:
-        return self.policy.decide(trajectory)
+        return self.decider.decide(trajectory)
 
     def ready(self) -> int:
         return os.getpid()

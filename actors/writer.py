@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import ray
 
-from actors.messages import CommitResult, DistillResult, MemoryTotals
+from actors.messages import CommitResult, DistillResult
 from actors.telemetry import pending_rows, recorder
 from pipeline.config import RunConfig
 from pipeline.metrics import CallRow
 from pipeline.orchestrate.committer import MemoryCommitter, Outcome, Submission
 from pipeline.perf.heap import HeapProbe
 from pipeline.runlog import OpsWal
+from pipeline.summary import MemoryFigures
 from pipeline.types import Procedure, Task
 
 if TYPE_CHECKING:  # heavy (qdrant, litellm): imported in the actor, never in the driver
@@ -45,40 +46,22 @@ class MemoryWriterImpl:
             self._open_lock = anyio.Lock()
         async with self._open_lock:
             if self.store is None:
-                from pipeline.memory.embed import make_embedder
                 from pipeline.memory.pack import import_ops, read_pack
-                from pipeline.memory.retrieve import make_retriever
-                from pipeline.memory.store import ProcedureStore
+                from pipeline.memory.stack import MemoryStack
 
+                stack = MemoryStack.from_config(self.cfg)
                 mem = self.cfg.memory
-                if mem.embedder.startswith("litellm:"):
-                    recorder()  # embedding calls are shipped on commit results
-                path = None if mem.qdrant.url else self.run_path / "qdrant"
-                store = await ProcedureStore.open(mem, path, make_embedder(mem))
+                if mem.embedder.startswith("litellm:") or stack.retrieve_policy.roles:
+                    recorder()  # embedding and retrieval keyword calls ship on commit results
+                store = await stack.open_store(self.run_path)
                 self.committer = MemoryCommitter(store, OpsWal(self.run_path))
                 await self.committer.replay()
-                from pipeline.envs import get_suite  # the env's retrieval key, in this process
-
-                language = get_suite(self.cfg.env).language
-                self.retriever = make_retriever(
-                    mem, store, self._keywords(language), self.cfg.run.seed, language=language
-                )
+                self.retriever = stack.retriever(store)
                 self.store = store
                 if mem.seed_pack:
                     ops = import_ops(read_pack(mem.seed_pack), mem.namespace)
                     self._count(await self.committer.commit(Submission(ops)))
         return self.store
-
-    def _keywords(self, language: Any) -> Any:
-        """Only avefact retrieval asks a model (for keywords); others keep litellm out of here."""
-        if self.cfg.memory.retrieve != "avefact":
-            return None
-        from pipeline.llm import LLMClient
-        from pipeline.memory.build import KeywordExtractor
-
-        recorder()  # retrieval keyword calls are shipped on commit results
-        llm = LLMClient(self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed)
-        return KeywordExtractor(llm, language)
 
     async def commit(self, *results: DistillResult, group: int | None = None) -> CommitResult:
         """Log, apply and commit the ops of these trajectories (a commit record even for none)."""
@@ -130,11 +113,12 @@ class MemoryWriterImpl:
     async def version(self) -> int:
         return (await self._ready()).version
 
-    async def totals(self) -> MemoryTotals:
+    async def totals(self) -> MemoryFigures:
+        """Figures over the whole run (resumes included), for the summary."""
         store = await self._ready()
         assert self.committer is not None
         kinds = self.committer.totals()
-        return MemoryTotals(
+        return MemoryFigures(
             size=await store.count("active"),
             version=store.version,
             added=kinds["add"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal, TypeVar
 
 import yaml
@@ -81,6 +82,11 @@ class ModelConfig(Section):
     max_retries: int = Field(5, ge=0)
     concurrency: int = Field(64, ge=1)  # per-endpoint limit on in-flight calls
 
+    @property
+    def endpoint(self) -> str:
+        """The server called: api_base, else the provider; its clients share one limiter."""
+        return self.api_base or self.model.split("/", 1)[0]
+
 
 # Fields of an endpoint that a memory model copies from the agent when the user left them unset.
 ENDPOINT_FIELDS = ("api_base", "api_key_env")
@@ -108,25 +114,30 @@ class DiscardConfig(Section):
     min_success_ratio: float = Field(0.5, ge=0.0, le=1.0)
 
 
+# Credit of an outcome: every retrieved procedure (all) or only the best-ranked one (top1).
+Credit = Literal["top1", "all"]
+
+
 class MemoryConfig(Section):
     enabled: bool = False
-    namespace: str = "household"
-    build: Literal["trajectory", "script", "proceduralization"] = "proceduralization"
-    retrieve: Literal["random", "query", "avefact"] = "query"
-    update: Literal["vanilla", "validation", "adjustment"] = "adjustment"
+    # Collections of one memory base; in a RunConfig, unset means the env's name.
+    namespace: str = "default"
+    # Policy names, checked against the registries in pipeline/memory (see plugin_config).
+    build: str = "proceduralization"
+    retrieve: str = "query"
+    update: str = "adjustment"
     top_k: int = Field(1, ge=1, le=50)
     score_threshold: float | None = None
     embedder: str = "hash"  # hash | litellm:<model>
     embedder_api_base: str | None = None  # OpenAI-compatible server of a litellm embedder
     embedder_api_key_env: str | None = None  # env var holding its key; never the key itself
     embed_dim: int = Field(512, ge=8)
-    update_every: int = Field(1, ge=1)  # vanilla: add every t tasks
+    update_every: int = Field(1, ge=1)  # async mode: trajectories per memory commit
     dedup_threshold: float = Field(0.97, ge=0.0, le=1.0)
     capacity: int | None = Field(None, ge=1)
     discard: DiscardConfig = Field(default_factory=DiscardConfig)
     builder: ModelConfig | None = None  # None: same model as the agent; unset endpoint: agent's
-    # Credit of an outcome: every retrieved procedure (all) or only the best-ranked one (top1).
-    credit: Literal["top1", "all"] = "all"
+    credit: Credit = "all"
     # A failure revises a procedure of another task type only when the task texts' word overlap
     # (Jaccard) reaches this; None: same task type only.
     adjust_similarity: float | None = Field(None, ge=0.0, le=1.0)
@@ -170,6 +181,13 @@ class RunConfig(Section):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)  # model string -> USD per Mtok
+
+    @model_validator(mode="after")
+    def _env_namespace(self) -> RunConfig:
+        # Memory of one env stays apart from another's unless the user names a namespace.
+        if "namespace" not in self.memory.model_fields_set:
+            self.memory.namespace = re.sub(r"[^a-z0-9_]+", "_", self.env.name.lower()).strip("_")
+        return self
 
     @model_validator(mode="after")
     def _inherit_endpoint(self) -> RunConfig:

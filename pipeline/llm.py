@@ -159,12 +159,8 @@ class AdaptiveLimiter:
 _endpoint_limiters: dict[str, AdaptiveLimiter] = {}
 
 
-def endpoint_key(cfg: ModelConfig) -> str:
-    return cfg.api_base or cfg.model.split("/", 1)[0]
-
-
 def endpoint_limiter(cfg: ModelConfig) -> AdaptiveLimiter:
-    key = endpoint_key(cfg)
+    key = cfg.endpoint
     if key not in _endpoint_limiters:
         _endpoint_limiters[key] = AdaptiveLimiter(cfg.concurrency)
     return _endpoint_limiters[key]

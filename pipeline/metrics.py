@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from pipeline.exporter import Exporter
-from pipeline.types import Trajectory
+from pipeline.types import OP_KINDS, Trajectory, TrajectoryStatus
 
 if TYPE_CHECKING:  # pipeline.llm imports litellm (seconds): the driver process must not pay for it
     from pipeline.llm import CallEvent
@@ -23,12 +23,11 @@ WINDOW = 100  # episodes in the sliding success-rate / mean-steps window
 EPISODE_SCORE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 2, 5, 10, 100)
 
 # Label values primed at 0 so every dashboard and rule expression has a series from the start.
-STATUSES = ("ok", "error", "timeout")
+STATUSES: tuple[TrajectoryStatus, ...] = get_args(TrajectoryStatus)
 OUTCOMES = ("success", "failure")
 ERROR_KINDS = (
     "rate_limit", "timeout", "server", "bad_output", "auth", "bad_request", "other", "cancelled",
 )  # fmt: skip
-OP_KINDS = ("add", "adjust", "discard", "stat")
 STAGES = ("rollout", "validate", "distill", "write")
 
 

@@ -1,4 +1,5 @@
-"""Config checks that need the plug-ins: the env subsection, `sim/<policy>` models, sim knobs.
+"""Config checks that need the plug-ins: the env subsection, `sim/<policy>` models, sim knobs,
+memory policy names (their registries).
 
 Run by build_config (the driver, before Ray starts): a config that passes here resolves the same
 way in every Ray process.
@@ -10,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from pipeline.config import ConfigError, EnvConfig, RunConfig, SimConfig
+from pipeline.config import ConfigError, EnvConfig, MemoryConfig, RunConfig, SimConfig
 
 
 def _sub_error(prefix: str, model: type[BaseModel], err: ValidationError) -> ConfigError:
@@ -91,6 +92,18 @@ def check_sim(cfg: RunConfig, env_name: str, env_policy: str | None) -> None:
             raise _sub_error(f"sim.{policy}", model, err) from None
 
 
+def check_memory(mem: MemoryConfig) -> None:
+    """memory.build, retrieve and update name registered policies (else a one-line ConfigError)."""
+    from pipeline.memory.build import BUILDERS
+    from pipeline.memory.retrieve import RETRIEVERS
+    from pipeline.memory.update import UPDATERS
+
+    BUILDERS.get(mem.build)
+    RETRIEVERS.get(mem.retrieve)
+    UPDATERS.get(mem.update)
+
+
 def check_plugins(cfg: RunConfig) -> None:
+    check_memory(cfg.memory)
     cls = check_env(cfg.env)
     check_sim(cfg, getattr(cls, "name", cfg.env.name), getattr(cls, "sim_policy", None))

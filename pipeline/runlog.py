@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from pipeline.config import RunConfig, dump_config
+from pipeline.config import MemoryConfig, RunConfig, dump_config
 from pipeline.errors import MempError
 from pipeline.types import MemoryOp, Record, Trajectory
 
@@ -30,6 +30,11 @@ QDRANT_DIR = "qdrant"
 LOCK = "run.lock"  # flock()ed by the one `memp run` using the directory; the holder's pid
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def store_dir(run_path: Path, mem: MemoryConfig) -> Path | None:
+    """Where a run's embedded Qdrant store lives; None when memory.qdrant.url names a server."""
+    return None if mem.qdrant.url else run_path / QDRANT_DIR
 
 
 class RunDirError(MempError, ValueError):
@@ -190,10 +195,6 @@ class RunDir:
         if not (path / CONFIG).is_file():
             raise RunDirError(f"{path} is not a run directory (no {CONFIG})")
         return cls(path, load_config(path / CONFIG))
-
-    @property
-    def qdrant_path(self) -> Path:
-        return self.path / QDRANT_DIR
 
     @property
     def ops_path(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,6 +113,13 @@ class ProcedureStats(Record):
     succeeded: int = 0
     failed: int = 0
 
+    def __add__(self, other: ProcedureStats) -> ProcedureStats:
+        return ProcedureStats(
+            retrieved=self.retrieved + other.retrieved,
+            succeeded=self.succeeded + other.succeeded,
+            failed=self.failed + other.failed,
+        )
+
     @property
     def success_ratio(self) -> float:
         done = self.succeeded + self.failed
@@ -137,6 +144,15 @@ class Procedure(Record):
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
 
+    def merged(self, new: Procedure, sum_stats: bool) -> Procedure | None:
+        """This procedure once an add of `new` merged into it (same id again, or a near-duplicate
+        when `sum_stats`); None when that changes nothing. Writer and viewer share the rule."""
+        sources = list(dict.fromkeys([*self.source_trajectory_ids, *new.source_trajectory_ids]))
+        stats = self.stats + new.stats if sum_stats else self.stats
+        if sources == self.source_trajectory_ids and stats == self.stats:
+            return None
+        return self.model_copy(update={"source_trajectory_ids": sources, "stats": stats})
+
     def adjusted(self, new: Procedure, **extra: Any) -> Procedure:
         """The next version an adjust op makes: new content, sources joined, version + 1.
 
@@ -157,6 +173,7 @@ class Procedure(Record):
 
 
 MemoryOpKind = Literal["add", "adjust", "discard", "stat"]
+OP_KINDS: tuple[MemoryOpKind, ...] = get_args(MemoryOpKind)
 
 
 class MemoryOp(Record):

@@ -158,7 +158,7 @@ def start_memp_run(
            "--no-progress", *[a for kv in [*base, *sets] for a in ("--set", kv)]]  # fmt: skip
     if address:
         cmd += ["--address", address]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

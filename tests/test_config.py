@@ -44,7 +44,7 @@ def test_override_types_and_nesting() -> None:
             "unknown config key 'memory.bogus'; allowed here: adjust_similarity, build",
         ),
         ("memory.build=foo", "'memory.build'"),
-        ("memory.retrieve=nope", "'random', 'query' or 'avefact'"),
+        ("memory.retrieve=nope", "no policy 'nope'; use one of random, query, avefact"),
         ("env.step_limit=0", "'env.step_limit'"),
         ("nosuch.key=1", "unknown config key 'nosuch'"),
         ("memory.top_k", "expected key=value"),

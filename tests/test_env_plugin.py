@@ -11,7 +11,8 @@ from pipeline.agent import run_episode
 from pipeline.config import AgentConfig, EnvConfig, MemoryConfig, SimConfig
 from pipeline.envs import get_suite
 from pipeline.llm import LLMClient
-from pipeline.memory.service import ProceduralMemory
+from pipeline.orchestrate.committer import Submission
+from tests.memory_loop import MemoryLoop
 from tests.openai_server import OpenAIServer
 from tests.toy_env import OPENED, SHUT, ToyLanguage, code_of
 
@@ -80,9 +81,10 @@ def test_memory_speaks_the_env_language(tmp_path) -> None:
     cfg = MemoryConfig(enabled=True, embed_dim=128, build="proceduralization", update="validation")
 
     async def body() -> tuple[list, list]:
-        memory = await ProceduralMemory.open(cfg, tmp_path / "q", llm, language=suite.language)
+        memory = await MemoryLoop.open(cfg, tmp_path, llm, suite.language)
         first = await run_episode(tasks[0], suite, llm, agent, TOY)
-        ops = await memory.observe(first)
+        ops = await memory.ops(first)
+        await memory.committer.commit(Submission(ops, first.id))
         twin = next(t for t in tasks[1:] if t.spec == tasks[0].spec)
         got = await memory.retrieve(twin)
         second = await run_episode(

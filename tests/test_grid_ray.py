@@ -40,7 +40,6 @@ CELLS = ["build-trajectory", "build-script", "control"]
 @pytest.fixture(scope="module")
 def ray_address():
     """One small local Ray; the grids join it (as `memp grid --address` on a cluster does)."""
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     start_ray(num_cpus=2)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()

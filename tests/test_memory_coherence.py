@@ -5,24 +5,21 @@ from __future__ import annotations
 import anyio
 
 from pipeline.config import DiscardConfig
-from pipeline.memory.build import make_builder
-from pipeline.memory.service import ProceduralMemory
+from pipeline.memory.stack import MemoryStack
 from pipeline.memory.store import ProcedureStore
-from pipeline.memory.update import add_op, make_updater
+from pipeline.memory.update import add_op
 from pipeline.types import MemoryOp, stable_id
-from tests.test_memory_policies import LANG, cfg, sim_llm, task, traj
+from tests.memory_loop import MemoryLoop
+from tests.test_memory_policies import LANG, cfg, sim_llm, stack, task, traj
 
 COOL = ("cool some potato and put it in microwave.", "pick_cool_then_place_in_recep")
 HEAT = ("heat some egg and put it in countertop.", "pick_heat_then_place_in_recep")
 COOL2 = ("cool some apple and put it in fridge.", "pick_cool_then_place_in_recep")
 
 
-async def with_cool(tmp_path, **kw) -> tuple[ProceduralMemory, str]:
-    memory = await ProceduralMemory.open(
-        cfg(update="adjustment", **kw), tmp_path / "q", sim_llm(), language=LANG
-    )
+async def with_cool(tmp_path, **kw) -> tuple[MemoryLoop, str]:
+    memory = await MemoryLoop.open(cfg(update="adjustment", **kw), tmp_path, sim_llm(), LANG)
     await memory.observe(traj(*COOL, 1))
-    await memory.flush()
     (proc,) = await memory.store.all("active")
     return memory, proc.id
 
@@ -32,7 +29,7 @@ def test_failure_of_another_type_derives_a_procedure_of_its_own_type(tmp_path):
         memory, cool_id = await with_cool(tmp_path)
         (before,) = await memory.store.get([cool_id])
         applied = await memory.observe(traj(*HEAT, 2, success=False, memory_ids=[cool_id]))
-        assert sorted(o.kind for o in applied) == ["add", "stat"]
+        assert applied.applied == {"add": 1, "stat": 1}
         (after,) = await memory.store.get([cool_id])
         # The cool procedure took the blame (stat) but its content was not revised by a heat run.
         assert after.model_copy(update={"stats": before.stats}) == before
@@ -55,7 +52,7 @@ def test_same_type_failure_revises_and_keeps_text_and_trajectory(tmp_path):
         memory, cool_id = await with_cool(tmp_path)
         (before,) = await memory.store.get([cool_id])
         applied = await memory.observe(traj(*COOL2, 2, success=False, memory_ids=[cool_id]))
-        assert sorted(o.kind for o in applied) == ["adjust", "stat"]
+        assert applied.applied == {"adjust": 1, "stat": 1}
         (after,) = await memory.store.get([cool_id])
         assert after.version == 2 and after.task_type == before.task_type
         assert (after.task_text, after.keywords, after.trajectory) == (
@@ -70,9 +67,9 @@ def test_same_type_failure_revises_and_keeps_text_and_trajectory(tmp_path):
 
 
 def test_adjust_similarity_lets_close_task_texts_of_another_type_revise():
-    builder = make_builder("script", sim_llm(), language=LANG)
-    strict = make_updater("adjustment", builder, sim_llm(), "h", cfg=cfg())
-    loose = make_updater("adjustment", builder, sim_llm(), "h", cfg=cfg(adjust_similarity=0.5))
+    builder = stack(build="script").builder()
+    strict = stack(build="script").updater()
+    loose = stack(build="script", adjust_similarity=0.5).updater()
     proc_cool = anyio.run(builder.build, traj(*COOL, 1), "h")[0]
     near = traj("cool some potato and put it in microwave.", "other_type", 2, success=False)
     far = traj(*HEAT, 3, success=False)
@@ -81,10 +78,9 @@ def test_adjust_similarity_lets_close_task_texts_of_another_type_revise():
 
 
 def test_credit_top1_blames_only_the_best_ranked_procedure():
-    builder = make_builder("script", sim_llm(), language=LANG)
     failed = traj(*COOL, 4, success=False, memory_ids=["p1", "p2", "p1"])
-    top1 = make_updater("adjustment", builder, sim_llm(), "h", cfg=cfg(credit="top1"))
-    every = make_updater("adjustment", builder, sim_llm(), "h", cfg=cfg(credit="all"))
+    top1 = MemoryStack(cfg(credit="top1"), language=LANG).decider()
+    every = MemoryStack(cfg(credit="all"), language=LANG).decider()
     one, both = top1.decide(failed), every.decide(failed)
     assert [o.procedure_id for o in one.stat_ops] == ["p1"] and one.adjust_ids == ["p1"]
     assert [o.procedure_id for o in both.stat_ops] == ["p1", "p2"]
@@ -93,11 +89,10 @@ def test_credit_top1_blames_only_the_best_ranked_procedure():
 
 def test_one_adjust_per_procedure_per_commit(tmp_path):
     async def body():
-        memory, cool_id = await with_cool(tmp_path, update_every=10)
-        for n in (2, 3):  # buffered: both failures land in one commit
-            assert await memory.observe(traj(*COOL2, n, success=False, memory_ids=[cool_id])) == []
-        applied = await memory.flush()
-        assert [o.kind for o in applied].count("adjust") == 1
+        memory, cool_id = await with_cool(tmp_path)
+        failures = [traj(*COOL2, n, success=False, memory_ids=[cool_id]) for n in (2, 3)]
+        applied = await memory.observe(*failures)  # both land in one commit
+        assert applied.applied["adjust"] == 1
         (after,) = await memory.store.get([cool_id])
         assert after.version == 2 and after.stats.failed == 2
         assert [h.kind for h in await memory.store.history(cool_id)] == ["add", "adjust"]
@@ -110,7 +105,7 @@ def test_no_op_changes_a_discarded_procedure(tmp_path):
     async def body():
         rule = DiscardConfig(enabled=True, min_retrieved=1, min_success_ratio=0.5)
         store = await ProcedureStore.open(cfg(discard=rule), tmp_path / "q", embedder_for())
-        builder = make_builder("script", sim_llm(), language=LANG)
+        builder = stack(build="script").builder()
         t = traj(*COOL, 1)
         proc, _ = await builder.build(t, "household")
         await store.apply([add_op(proc, t, "test")])
@@ -143,7 +138,7 @@ def stat_op(pid: str, tid: str, ok: bool) -> MemoryOp:
 def test_viewer_replay_follows_the_same_rules() -> None:
     from pipeline.view.lives import MemoryReplay
 
-    builder = make_builder("script", sim_llm(), language=LANG)
+    builder = stack(build="script").builder()
     t = traj(*COOL, 1)
     proc, _ = anyio.run(builder.build, t, "household")
     revise = [

@@ -95,7 +95,8 @@ def test_memory_cli(tmp_path):
     run_dir = tmp_path / "run"
 
     async def fill():
-        store = await ProcedureStore.open(MemoryConfig(), run_dir / "qdrant", HashEmbedder(512))
+        memory = MemoryConfig(namespace="household")  # what the run config below derives
+        store = await ProcedureStore.open(memory, run_dir / "qdrant", HashEmbedder(512))
         p = proc(*GOALS[0])
         await store.apply([add(p)])
         await store.apply([stat(p.id, t, False) for t in "abc"])

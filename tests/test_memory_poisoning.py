@@ -19,10 +19,10 @@ from pipeline.envs import get_suite
 from pipeline.envs.household.solver import solve
 from pipeline.llm import LLMClient
 from pipeline.memory.quarantine import InjectionDetector
-from pipeline.memory.service import ProceduralMemory
 from pipeline.prompts import MEMORY_CLOSE, MEMORY_OPEN
 from pipeline.runlog import CONFIG
 from pipeline.task_source import tasks_from_file
+from tests.memory_loop import MemoryLoop
 from tests.openai_server import OpenAIServer
 
 pytestmark = pytest.mark.heavy  # Ray / subprocess: not in `make test-fast`
@@ -92,7 +92,7 @@ def test_poisoned_tasks_and_echoing_builder_stay_out_of_prompts(tmp_path: Path) 
 
         async def body() -> list[Any]:
             llm = LLMClient(agent, seed=0)
-            memory = await ProceduralMemory.open(cfg.memory, run / "qdrant", llm, language=language)
+            memory = await MemoryLoop.open(cfg.memory, run, llm, language)
             try:
                 for task in tasks:
                     got = await memory.retrieve(task)

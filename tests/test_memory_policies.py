@@ -9,13 +9,13 @@ from pipeline.config import MemoryConfig, ModelConfig, SimConfig
 from pipeline.envs.base import EnvLanguage
 from pipeline.envs.household.language import HouseholdLanguage
 from pipeline.llm import LLMClient
-from pipeline.memory.build import KeywordExtractor, make_builder, parse_keywords
+from pipeline.memory.build import parse_keywords
 from pipeline.memory.embed import HashEmbedder
-from pipeline.memory.retrieve import make_retriever
-from pipeline.memory.service import ProceduralMemory
+from pipeline.memory.stack import MemoryStack
 from pipeline.memory.store import ProcedureStore
-from pipeline.memory.update import add_op, make_updater
+from pipeline.memory.update import add_op
 from pipeline.types import Step, Task, Trajectory
+from tests.memory_loop import MemoryLoop
 
 CLEAN = [
     ("go to countertop 1", "You arrive at countertop 1. On the countertop 1, you see a mug 2."),
@@ -66,6 +66,11 @@ def cfg(**kw) -> MemoryConfig:
     return MemoryConfig(enabled=True, embed_dim=256, **kw)
 
 
+def stack(memory: MemoryConfig | None = None, language: EnvLanguage = LANG, **kw) -> MemoryStack:
+    """The memory pieces of `memory` (or cfg(**kw)) on the household sim model."""
+    return MemoryStack(memory or cfg(**kw), language=language, llm=sim_llm())
+
+
 def test_condense_drops_noise():
     pairs = LANG.condense(traj(*TASKS[0], 0))
     actions = [a for a, _ in pairs]
@@ -86,7 +91,7 @@ def test_parse_keywords():
 @pytest.mark.parametrize("policy", ["trajectory", "script", "proceduralization"])
 def test_build_policies(policy):
     async def body():
-        builder = make_builder(policy, sim_llm(), language=LANG)
+        builder = stack(build=policy).builder()
         proc, usage = await builder.build(traj(*TASKS[0], 0), "household")
         assert proc.granularity == policy and proc.task_text == TASKS[0][0]
         assert "mug" in proc.keywords and usage.calls >= 1
@@ -105,7 +110,7 @@ def test_build_policies(policy):
 
 async def filled(tmp_path, **kw) -> tuple[ProcedureStore, dict[str, str]]:
     store = await ProcedureStore.open(cfg(**kw), tmp_path / "q", HashEmbedder(256))
-    builder = make_builder("proceduralization", sim_llm(), language=LANG)
+    builder = stack(build="proceduralization").builder()
     ids = {}
     for n, (goal, tt) in enumerate(TASKS):
         t = traj(goal, tt, n)
@@ -119,7 +124,7 @@ async def filled(tmp_path, **kw) -> tuple[ProcedureStore, dict[str, str]]:
 def test_similarity_retrieval_ranks_relevant_first(tmp_path, policy):
     async def body():
         store, ids = await filled(tmp_path, retrieve=policy, top_k=3)
-        retriever = make_retriever(store.cfg, store, KeywordExtractor(sim_llm(), LANG))
+        retriever = stack(store.cfg).retriever(store)
         probes = [
             ("put a clean cup in cabinet.", "pick_clean_then_place_in_recep"),
             ("heat some potato and put it in countertop.", "pick_heat_then_place_in_recep"),
@@ -142,7 +147,7 @@ def test_similarity_retrieval_ranks_relevant_first(tmp_path, policy):
 def test_score_threshold_and_granularity_rendering(tmp_path):
     async def body():
         store, ids = await filled(tmp_path, top_k=5, score_threshold=0.5)
-        retriever = make_retriever(store.cfg, store, granularity="script")
+        retriever = stack(store.cfg).retriever(store, granularity="script")
         got = await retriever.retrieve(task("put a clean mug in cabinet.", "x", 9))
         assert got.procedure_ids == [ids["pick_clean_then_place_in_recep"]]
         assert "Script:" in got.text and "Trajectory:" not in got.text
@@ -156,8 +161,8 @@ def test_score_threshold_and_granularity_rendering(tmp_path):
 def test_random_retrieval_is_seeded(tmp_path):
     async def body():
         store, _ = await filled(tmp_path, retrieve="random", top_k=2)
-        a = make_retriever(store.cfg, store, seed=1)
-        b = make_retriever(store.cfg, store, seed=2)
+        a = MemoryStack(store.cfg, seed=1).retriever(store)
+        b = MemoryStack(store.cfg, seed=2).retriever(store)
         tasks = [task("put a clean mug in cabinet.", "x", n) for n in range(8)]
         picks_a = [(await a.retrieve(t)).procedure_ids for t in tasks]
         picks_a2 = [(await a.retrieve(t)).procedure_ids for t in tasks]
@@ -170,7 +175,7 @@ def test_random_retrieval_is_seeded(tmp_path):
 
 
 def test_decide_per_policy():
-    builder = make_builder("trajectory", sim_llm(), language=LANG)
+    """The decision is pure: no model, no store (the validator's process holds neither)."""
     ok, bad = traj(*TASKS[0], 1), traj(*TASKS[0], 2, success=False)
     used = traj(*TASKS[0], 3, success=False, memory_ids=["p1"])
     err = traj(*TASKS[0], 4, memory_ids=["p1"]).model_copy(update={"status": "error"})
@@ -180,7 +185,7 @@ def test_decide_per_policy():
         "adjustment": ["build", "drop", "adjust", "drop"],
     }
     for name, expected in table.items():
-        policy = make_updater(name, builder, sim_llm(), "household")
+        policy = MemoryStack(cfg(update=name), language=LANG).decider()
         decisions = [policy.decide(t) for t in (ok, bad, used, err)]
         assert [d.action for d in decisions] == expected, name
         stats = decisions[2].stat_ops
@@ -200,8 +205,7 @@ class ScoreThreshold(EnvLanguage):
 
 def test_decide_uses_the_env_success_signal():
     language = ScoreThreshold()
-    builder = make_builder("trajectory", sim_llm(), language=language)
-    policy = make_updater("validation", builder, sim_llm(), "x")
+    policy = MemoryStack(cfg(update="validation"), language=language).decider()
     failed_but_good = traj(*TASKS[0], 1, success=False, memory_ids=["p1"])
     failed_but_good.scores = {"pass_rate": 0.9}
     won_but_poor = traj(*TASKS[0], 2, memory_ids=["p1"])
@@ -212,20 +216,17 @@ def test_decide_uses_the_env_success_signal():
     assert poor.stat_ops[0].stats_delta.failed == 1
 
 
-def test_memory_service_adjustment_round(tmp_path):
+def test_memory_loop_adjustment_round(tmp_path):
     async def body():
-        llm = sim_llm()
-        memory = await ProceduralMemory.open(
-            cfg(update="adjustment"), tmp_path / "q", llm, language=LANG
-        )
+        memory = await MemoryLoop.open(cfg(update="adjustment"), tmp_path, sim_llm(), LANG)
         applied = await memory.observe(traj(*TASKS[0], 1))
-        assert [o.kind for o in applied] == ["add"]
+        assert applied.applied == {"add": 1}
         got = await memory.retrieve(task("put a clean mug in cabinet.", TASKS[0][1], 2))
         (pid,) = got.procedure_ids
         original = got.procedures[0]
         fail = traj(*TASKS[0], 2, success=False, memory_ids=[pid])
         applied = await memory.observe(fail)
-        assert sorted(o.kind for o in applied) == ["adjust", "stat"]
+        assert applied.applied == {"adjust": 1, "stat": 1}
         (now,) = await memory.store.get([pid])
         assert now.version == 2 and now.stats.failed == 1 and "traj-2" in now.source_trajectory_ids
         history = await memory.store.history(pid)
@@ -233,26 +234,22 @@ def test_memory_service_adjustment_round(tmp_path):
         previous = history[-1].previous
         assert previous.stats.failed == 1  # the stat op of the same batch came first
         assert previous.model_copy(update={"stats": original.stats}) == original
-        figures = await memory.figures()
-        assert (figures.size, figures.added, figures.adjusted) == (1, 1, 1)
-        assert memory.usage.calls >= 3
+        totals = memory.committer.totals()
+        assert (applied.size, totals["add"], totals["adjust"]) == (1, 1, 1)
+        assert memory.updater.usage.calls >= 3  # build, keywords, adjust
         await memory.close()
 
     anyio.run(body)
 
 
-def test_memory_service_update_every_buffers(tmp_path):
+def test_one_commit_applies_a_batch_of_trajectories(tmp_path):
     async def body():
-        memory = await ProceduralMemory.open(
-            cfg(update="vanilla", build="trajectory", update_every=3),
-            tmp_path / "q",
-            sim_llm(),
-            language=LANG,
+        memory = await MemoryLoop.open(
+            cfg(update="vanilla", build="trajectory"), tmp_path, sim_llm(), LANG
         )
-        goals = TASKS[:3]
-        results = [await memory.observe(traj(g, tt, n)) for n, (g, tt) in enumerate(goals)]
-        assert [len(r) for r in results] == [0, 0, 3]
-        assert memory.version == 1 and await memory.size() == 3
+        outcome = await memory.observe(*(traj(g, tt, n) for n, (g, tt) in enumerate(TASKS[:3])))
+        assert outcome.applied == {"add": 3}
+        assert memory.store.version == 1 and outcome.size == 3
         await memory.close()
 
     anyio.run(body)

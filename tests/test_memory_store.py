@@ -177,7 +177,7 @@ def test_dimension_mismatch_fails_clearly(tmp_path):
             )
         msg = str(err.value)
         assert "\n" not in msg
-        assert "memp_household has dim 256 but embedder 'hash' gives 128" in msg
+        assert "memp_default has dim 256 but embedder 'hash' gives 128" in msg
         assert "--set memory.embed_dim=256" in msg
 
     run(body)

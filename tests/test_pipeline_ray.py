@@ -35,7 +35,6 @@ QUIET = Console(quiet=True)
 @pytest.fixture(scope="module")
 def ray_address():
     """One small local Ray per module; subprocess drivers join it rather than start their own."""
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     start_ray(num_cpus=2)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
@@ -120,7 +119,7 @@ def _wait_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 120
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 SUB_SETS = [

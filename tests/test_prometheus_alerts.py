@@ -4,7 +4,6 @@ fires neither, while it lingers or after its exporter is gone."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
@@ -29,7 +28,6 @@ pytestmark = [needs_prometheus, pytest.mark.heavy]  # not in `make test-fast`
 @pytest.fixture(scope="module")
 def ray_address():
     """A Ray the drivers join: a driver killed with -9 then leaves no Ray of its own behind."""
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     start_ray(num_cpus=2)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()

@@ -9,8 +9,6 @@ import subprocess
 import sys
 from functools import cache
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
 import litellm
 import pytest
 
@@ -97,14 +95,15 @@ def test_success_band_and_memory_helps():
 
 def test_no_network_needed_for_tokens_and_calls():
     # A fresh interpreter whose sockets refuse to connect anywhere: litellm import, token
-    # counting (bundled tokenizer) and a sim call must all still work.
+    # counting (bundled tokenizer) and a sim call must all still work, with no litellm
+    # environment but what `import pipeline` sets.
     code = (
         "import os, socket\n"
-        "os.environ['LITELLM_LOCAL_MODEL_COST_MAP'] = 'True'\n"
         "def deny(*a, **k):\n"
         "    raise OSError('network disabled in test')\n"
         "socket.socket.connect = deny\n"
         "socket.create_connection = deny\n"
+        "import pipeline\n"  # sets litellm's offline environment, before litellm is imported
         "import litellm\n"
         "from pipeline import sim\n"
         "from pipeline.config import SimConfig\n"
@@ -116,6 +115,7 @@ def test_no_network_needed_for_tokens_and_calls():
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": root}
+    env.pop("LITELLM_LOCAL_MODEL_COST_MAP", None)
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
     )

@@ -45,7 +45,6 @@ def recorded(tmp_path_factory) -> Path:
     from actors.job import run_job
     from actors.session import start_ray
 
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     path = tmp_path_factory.mktemp("view") / "run"
     cfg = load_config(PRESET, SETS)
     start_ray(num_cpus=2)

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel
 
 from pipeline import config_load
-from pipeline.config import ConfigError, ModelConfig, RunConfig
+from pipeline.config import ConfigError, RunConfig
 from pipeline.config_load import build_config
 from pipeline.grid.spec import GridError, GridSpec, resolve_base
 
@@ -228,10 +228,5 @@ def split_concurrency(cells: list[Cell], max_parallel: int, totals: dict[str, in
         procs = cfg.pipeline.rollout_workers + cfg.pipeline.distillers + 1
         slots = min(max_parallel, len(cells)) * procs
         for model in filter(None, (cfg.agent, cfg.memory.builder)):
-            total = totals.get(endpoint_key(model), model.concurrency)
+            total = totals.get(model.endpoint, model.concurrency)
             model.concurrency = max(1, total // slots)
-
-
-def endpoint_key(cfg: ModelConfig) -> str:
-    """pipeline.llm.endpoint_key's rule, without importing litellm into the grid process."""
-    return cfg.api_base or cfg.model.split("/", 1)[0]

@@ -19,11 +19,11 @@ from pipeline.grid.render import (
     html_page,
     main_table,
     markdown,
-    markdown_table,
     task_type_table,
 )
 from pipeline.grid.results import load_results, rows
 from pipeline.grid.spec import GridSpec
+from pipeline.report.table import markdown_table
 from pipeline.runlog import _git_rev
 
 
@@ -39,11 +39,10 @@ class GridFiles(BaseModel):
 def export_cell_pack(cell: Cell, run_path: Path) -> int:
     """The cell's memory as a pack next to its run (what seeds evaluations and the manifest)."""
     from pipeline.memory.pack import export_pack
-    from pipeline.memory.store import ProcedureStore
+    from pipeline.memory.stack import MemoryStack
 
     async def body() -> int:
-        qdrant = None if cell.config.memory.qdrant.url else run_path / "qdrant"
-        store = await ProcedureStore.open(cell.config.memory, qdrant, None)
+        store = await MemoryStack(cell.config.memory).open_store(run_path, embed=False)
         try:
             return await export_pack(store, run_path / PACK)
         finally:

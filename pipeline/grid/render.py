@@ -8,22 +8,14 @@ import html
 import io
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from pipeline.grid.results import CellResult, Row
 from pipeline.grid.stats import Paired
+from pipeline.report.table import Table, html_table, markdown_table
 
 SIM_NOTE = (
     "sim is a scripted offline stand-in for an LLM; these figures measure the memory machinery, "
     "not any real model."
 )
-
-
-class Table(BaseModel):
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    text_cols: int = 2
 
 
 def _pct(x: float) -> str:
@@ -55,7 +47,8 @@ def main_table(rows: list[Row]) -> Table:
             *(f"{r.scores[k]:.3g}" if k in r.scores else "-" for k in score_keys),
             (c.flag if c else ("control" if r.kind == "control" else "")) or "significant",
         ])  # fmt: skip
-    return Table(title="Memory vs the paired no-memory control", headers=headers, rows=out)
+    return Table(title="Memory vs the paired no-memory control", headers=headers, rows=out,
+                 text_cols=2)  # fmt: skip
 
 
 def task_type_table(rows: list[Row]) -> Table:
@@ -79,18 +72,7 @@ def curve_table(results: list[CellResult]) -> Table:
         groups = ", ".join(f"{100 * g.success_rate:.0f}" for g in r.groups)
         out.append([r.cell.name, r.cell.kind, groups or "-"])
     return Table(title="Success by task group (%), per cell", headers=["cell", "kind", "groups"],
-                 rows=out)  # fmt: skip
-
-
-def markdown_table(table: Table) -> str:
-    def esc(cell: str) -> str:
-        return cell.replace("|", "\\|")
-
-    align = ["---" if i < table.text_cols else "---:" for i in range(len(table.headers))]
-    lines = [f"### {table.title}", "", "| " + " | ".join(map(esc, table.headers)) + " |",
-             "| " + " | ".join(align) + " |"]  # fmt: skip
-    lines += ["| " + " | ".join(map(esc, row)) + " |" for row in table.rows]
-    return "\n".join(lines)
+                 rows=out, text_cols=2)  # fmt: skip
 
 
 def markdown(title: str, tables: list[Table], images: list[Path], notes: list[str]) -> str:
@@ -130,26 +112,13 @@ img { max-width: 100%; border: 1px solid #ddd; margin: 0.5rem 0; }
 """
 
 
-def _html_table(table: Table) -> str:
-    def cls(i: int) -> str:
-        return " class='t'" if i < table.text_cols else ""
-
-    head = "".join(f"<th{cls(i)}>{html.escape(h)}</th>" for i, h in enumerate(table.headers))
-    body = "".join(
-        "<tr>" + "".join(f"<td{cls(i)}>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
-        for row in table.rows
-    )
-    return (f"<h2>{html.escape(table.title)}</h2><div class='scroll'><table><thead><tr>{head}"
-            f"</tr></thead><tbody>{body}</tbody></table></div>")  # fmt: skip
-
-
 def html_page(title: str, tables: list[Table], images: list[Path], notes: list[str]) -> str:
     """Self-contained: images inlined as data URIs."""
     parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
              f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>"]  # fmt: skip
     parts += [f"<p class='note'>{html.escape(n)}</p>" for n in notes]
-    parts += [_html_table(t) for t in tables]
+    parts += [html_table(t) for t in tables]
     for img in images:
         data = base64.b64encode(img.read_bytes()).decode("ascii")
         parts.append(f"<h2>{html.escape(img.stem)}</h2><img alt='{html.escape(img.stem)}' "

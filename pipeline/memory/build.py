@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from pipeline.envs.base import ENGLISH_STOP_WORDS, EnvLanguage
 from pipeline.memory.lru import CappedCache
+from pipeline.memory.registry import Registry
 from pipeline.prompts import keywords_request, render_steps, script_request
 from pipeline.types import Granularity, Procedure, Trajectory, Usage, stable_id
 
@@ -72,7 +73,8 @@ def procedure_id(namespace: str, granularity: str, trajectory_id: str) -> str:
 class BuildPolicy:
     """Base: build(trajectory) -> (Procedure, usage); subclasses choose what content to keep."""
 
-    name: ClassVar[Granularity]
+    name: ClassVar[Granularity]  # a build policy's name is the granularity it stores
+    roles: ClassVar[tuple[str, ...]] = ("keywords",)
     uses_trajectory: ClassVar[bool] = True
     uses_script: ClassVar[bool] = False
 
@@ -114,38 +116,30 @@ class BuildPolicy:
         return proc, usage
 
 
+BUILDERS: Registry[type[BuildPolicy]] = Registry("memory.build")
+
+
+@BUILDERS.register
 class TrajectoryBuild(BuildPolicy):
     """The successful step sequence itself, condensed."""
 
     name = "trajectory"
 
 
+@BUILDERS.register
 class ScriptBuild(BuildPolicy):
     """An LLM-distilled abstract workflow (the env language's script prompt)."""
 
     name = "script"
+    roles = ("keywords", "build")
     uses_trajectory = False
     uses_script = True
 
 
+@BUILDERS.register
 class ProceduralizationBuild(BuildPolicy):
     """Both: the concrete steps and the abstract script."""
 
     name = "proceduralization"
+    roles = ("keywords", "build")
     uses_script = True
-
-
-BUILDERS: dict[str, type[BuildPolicy]] = {
-    cls.name: cls for cls in (TrajectoryBuild, ScriptBuild, ProceduralizationBuild)
-}
-
-
-def make_builder(
-    name: str,
-    llm: ChatModel,
-    keywords: KeywordExtractor | None = None,
-    language: EnvLanguage | None = None,
-) -> BuildPolicy:
-    if name not in BUILDERS:
-        raise ValueError(f"unknown memory.build {name!r}; use one of {', '.join(BUILDERS)}")
-    return BUILDERS[name](llm, keywords, language)

@@ -15,12 +15,12 @@ from rich.table import Table
 from pipeline.config import MemoryConfig
 from pipeline.config_load import load_config
 from pipeline.errors import MempError, fail
-from pipeline.memory.embed import make_embedder
 from pipeline.memory.pack import export_pack, import_ops, read_pack
 from pipeline.memory.render import history_lines, procedure_lines, when
 from pipeline.memory.schema import MemoryStoreError, utility
+from pipeline.memory.stack import MemoryStack
 from pipeline.memory.store import ProcedureStore
-from pipeline.runlog import CONFIG, MEMORY_OPS, QDRANT_DIR, read_jsonl
+from pipeline.runlog import CONFIG, MEMORY_OPS, QDRANT_DIR, read_jsonl, store_dir
 from pipeline.types import MemoryOp, Procedure
 
 memory_app = typer.Typer(help="Inspect, export and import procedural memory.", no_args_is_help=True)
@@ -55,9 +55,8 @@ def _readable(run_dir: Path, url: str | None, namespace: str | None) -> MemoryCo
     if not (run_dir / CONFIG).is_file():
         raise MemoryStoreError(f"{run_dir}: not a run directory (no {CONFIG})")
     cfg = _config(run_dir, url, namespace)
-    if cfg.qdrant.url:
-        return cfg
-    if not (run_dir / QDRANT_DIR).is_dir():
+    store = store_dir(run_dir, cfg)
+    if store is not None and not store.is_dir():
         if not cfg.enabled:
             raise MemoryStoreError(f"{run_dir}: memory was off in this run (memory.enabled: false)")
         raise MemoryStoreError(f"{run_dir}: no memory store ({QDRANT_DIR}/ is missing)")
@@ -85,10 +84,7 @@ def _print_lines(lines: list[str]) -> None:
 
 
 async def _open(cfg: MemoryConfig, run_dir: Path, writable: bool = False) -> ProcedureStore:
-    path = None if cfg.qdrant.url else run_dir / QDRANT_DIR
-    if not writable:
-        return await ProcedureStore.open(cfg, path, None)
-    return await ProcedureStore.open(cfg, path, make_embedder(cfg))
+    return await MemoryStack(cfg).open_store(run_dir, embed=writable)
 
 
 def _proc_row(p: Procedure) -> list[str]:

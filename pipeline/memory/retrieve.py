@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import random
 import time
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
-from pipeline.config import MemoryConfig
 from pipeline.envs.base import EnvLanguage
 from pipeline.memory.build import KeywordExtractor
+from pipeline.memory.registry import Registry
 from pipeline.memory.schema import FACTS_VECTOR, QUERY_VECTOR
-from pipeline.memory.store import ProcedureStore
 from pipeline.prompts import render_memory
 from pipeline.types import Granularity, Procedure, Record, Task, Usage
+
+if TYPE_CHECKING:  # the store pulls in qdrant: the driver reads this registry without it
+    from pipeline.memory.store import ProcedureStore
 
 
 class Retrieval(Record):
@@ -38,6 +40,7 @@ class RetrievePolicy:
     """Base: times the search, filters to active procedures, renders the memory slot."""
 
     name: ClassVar[str]
+    roles: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -46,12 +49,17 @@ class RetrievePolicy:
         threshold: float | None = None,
         granularity: Granularity | None = None,
         language: EnvLanguage | None = None,
+        *,
+        seed: int = 0,
+        keywords: KeywordExtractor | None = None,
     ) -> None:
         self.store = store
         self.top_k = top_k
         self.threshold = threshold
         self.granularity = granularity
-        self.language = language or EnvLanguage()
+        self.language = language or (keywords.language if keywords else EnvLanguage())
+        self.seed = seed
+        self.keywords = keywords
 
     async def retrieve(self, task: Task) -> Retrieval:
         started = time.perf_counter()
@@ -73,20 +81,21 @@ class RetrievePolicy:
         raise NotImplementedError
 
 
+RETRIEVERS: Registry[type[RetrievePolicy]] = Registry("memory.retrieve")
+
+
+@RETRIEVERS.register
 class RandomRetrieve(RetrievePolicy):
     """Uniform sample of active procedures, seeded by (run seed, task id): reruns pick the same."""
 
     name = "random"
-
-    def __init__(self, store: ProcedureStore, seed: int = 0, **kwargs) -> None:
-        super().__init__(store, **kwargs)
-        self.seed = seed
 
     async def _search(self, task: Task) -> tuple[list[tuple[Procedure, float]], Usage, list[str]]:
         rng = random.Random(f"{self.seed}:{task.id}")
         return [(p, 0.0) for p in await self.store.sample(self.top_k, rng)], Usage(), []
 
 
+@RETRIEVERS.register
 class QueryRetrieve(RetrievePolicy):
     """Cosine between the new task's retrieval key and each procedure's task text (`query`)."""
 
@@ -99,17 +108,16 @@ class QueryRetrieve(RetrievePolicy):
         return hits, usage, []
 
 
+@RETRIEVERS.register
 class AveFactRetrieve(RetrievePolicy):
     """Mean over the task's keywords of their best match among a procedure's keywords (MaxSim/n)."""
 
     name = "avefact"
-
-    def __init__(self, store: ProcedureStore, keywords: KeywordExtractor, **kwargs) -> None:
-        super().__init__(store, **kwargs)
-        self.keywords = keywords
+    roles = ("keywords",)
 
     async def _search(self, task: Task) -> tuple[list[tuple[Procedure, float]], Usage, list[str]]:
         assert self.store.embedder is not None
+        assert self.keywords is not None, "its keywords role: MemoryStack passes an extractor"
         key = self.language.retrieval_key(task)
         keywords, usage = await self.keywords(key)
         rows, used = await self.store.embedder.embed(keywords or [key])
@@ -118,36 +126,3 @@ class AveFactRetrieve(RetrievePolicy):
         threshold = None if self.threshold is None else self.threshold * n
         hits = await self.store.search(rows, FACTS_VECTOR, self.top_k, threshold)
         return [(p, s / n) for p, s in hits], usage + used, keywords
-
-
-RETRIEVERS: dict[str, type[RetrievePolicy]] = {
-    cls.name: cls for cls in (RandomRetrieve, QueryRetrieve, AveFactRetrieve)
-}
-
-
-def make_retriever(
-    cfg: MemoryConfig,
-    store: ProcedureStore,
-    keywords: KeywordExtractor | None = None,
-    seed: int = 0,
-    granularity: Granularity | None = None,
-    language: EnvLanguage | None = None,
-) -> RetrievePolicy:
-    """The retriever named by `memory.retrieve` with top_k and score_threshold from the config."""
-    common = {
-        "top_k": cfg.top_k,
-        "threshold": cfg.score_threshold,
-        "granularity": granularity,
-        "language": language or (keywords.language if keywords else None),
-    }
-    if cfg.retrieve == "random":
-        return RandomRetrieve(store, seed=seed, **common)
-    if cfg.retrieve == "query":
-        return QueryRetrieve(store, **common)
-    if cfg.retrieve == "avefact":
-        if keywords is None:
-            raise ValueError("avefact retrieval needs a keyword extractor (an LLM client)")
-        return AveFactRetrieve(store, keywords, **common)
-    raise ValueError(
-        f"unknown memory.retrieve {cfg.retrieve!r}; use one of {', '.join(RETRIEVERS)}"
-    )

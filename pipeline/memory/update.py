@@ -1,17 +1,19 @@
-"""Update policies as two stages: a pure decide (validator) and an LLM-using distill (distiller)."""
+"""Update policies as two stages: a pure decide (validator, no model) and an LLM-using distill."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from pipeline.config import MemoryConfig
+from pipeline.config import Credit
 from pipeline.envs.base import EnvLanguage
 from pipeline.memory.build import BuildPolicy, ChatModel, ask
 from pipeline.memory.quarantine import DEFAULT_PATTERNS, InjectionDetector
+from pipeline.memory.registry import Registry
 from pipeline.prompts import adjust_request, render_procedure, render_steps
 from pipeline.types import (
     MemoryOp,
@@ -26,7 +28,6 @@ from pipeline.types import (
 MAX_FAILED_STEPS = 30  # the tail of a failed run is where it went wrong; bounds the adjust prompt
 
 DecisionAction = Literal["drop", "build", "adjust"]
-Credit = Literal["top1", "all"]
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
@@ -84,9 +85,14 @@ def add_op(proc: Procedure, trajectory: Trajectory, reason: str) -> MemoryOp:
 
 
 class UpdatePolicy:
-    """Base: decide() is cheap and pure; distill() builds or revises procedures with the LLM."""
+    """Base: verdict() is the pure rule decide() applies; distill() builds or revises procedures."""
 
     name: ClassVar[str]
+    roles: ClassVar[tuple[str, ...]] = ()  # beyond the build policy's
+
+    @staticmethod
+    def verdict(trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
+        raise NotImplementedError
 
     def __init__(
         self,
@@ -94,7 +100,6 @@ class UpdatePolicy:
         llm: ChatModel,
         namespace: str,
         language: EnvLanguage | None = None,
-        credit: Credit = "all",
         adjust_similarity: float | None = None,
         quarantine_patterns: Sequence[str] | None = None,
     ) -> None:
@@ -102,25 +107,10 @@ class UpdatePolicy:
         self.llm = llm
         self.namespace = namespace
         self.language = language or builder.language
-        self.credit: Credit = credit
         self.adjust_similarity = adjust_similarity
         patterns = DEFAULT_PATTERNS if quarantine_patterns is None else quarantine_patterns
         self.detector = InjectionDetector(patterns)
         self.usage = Usage()  # LLM usage of every distill so far
-
-    def decide(self, trajectory: Trajectory) -> Decision:
-        if trajectory.status != "ok":
-            return Decision(trajectory=trajectory, action="drop", reason=trajectory.status)
-        success = self.language.memory_success(trajectory)
-        stats = stat_ops(trajectory, success, self.credit)
-        action, reason = self._verdict(trajectory, success)
-        adjust = credited(trajectory, self.credit) if action == "adjust" else []
-        return Decision(
-            trajectory=trajectory, action=action, reason=reason, stat_ops=stats, adjust_ids=adjust
-        )
-
-    def _verdict(self, trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
-        raise NotImplementedError
 
     def coherent(self, proc: Procedure, traj: Trajectory) -> bool:
         """May a failure of `traj` revise `proc`? Same task type, or task texts close enough."""
@@ -223,32 +213,42 @@ class UpdatePolicy:
         return add_op(self.detector.quarantined(derived), traj, reason)
 
 
+UPDATERS: Registry[type[UpdatePolicy]] = Registry("memory.update")
+
+
+@UPDATERS.register
 class VanillaUpdate(UpdatePolicy):
     """Every finished trajectory becomes memory, successful or not."""
 
     name = "vanilla"
 
-    def _verdict(self, trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
+    @staticmethod
+    def verdict(trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
         return "build", "vanilla: add every trajectory"
 
 
+@UPDATERS.register
 class ValidationUpdate(UpdatePolicy):
     """Only successful trajectories become memory."""
 
     name = "validation"
 
-    def _verdict(self, trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
+    @staticmethod
+    def verdict(trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
         if success:
             return "build", "validation: success"
         return "drop", "validation: failed"
 
 
+@UPDATERS.register
 class AdjustmentUpdate(UpdatePolicy):
     """Successes are added; a failure that followed retrieved procedures revises them in place."""
 
     name = "adjustment"
+    roles = ("adjust",)
 
-    def _verdict(self, trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
+    @staticmethod
+    def verdict(trajectory: Trajectory, success: bool) -> tuple[DecisionAction, str]:
         if success:
             return "build", "adjustment: success"
         if trajectory.memory_ids:
@@ -256,24 +256,21 @@ class AdjustmentUpdate(UpdatePolicy):
         return "drop", "adjustment: failed without memory"
 
 
-UPDATERS: dict[str, type[UpdatePolicy]] = {
-    cls.name: cls for cls in (VanillaUpdate, ValidationUpdate, AdjustmentUpdate)
-}
+@dataclass(frozen=True)
+class Decider:
+    """The validator's decision: pure (no model, no store), from the policy's verdict rule."""
 
+    policy: type[UpdatePolicy]
+    language: EnvLanguage
+    credit: Credit = "all"
 
-def make_updater(
-    name: str,
-    builder: BuildPolicy,
-    llm: ChatModel,
-    namespace: str,
-    language: EnvLanguage | None = None,
-    cfg: MemoryConfig | None = None,
-) -> UpdatePolicy:
-    """The named policy; `cfg` supplies credit, adjust similarity and quarantine patterns."""
-    if name not in UPDATERS:
-        raise ValueError(f"unknown memory.update {name!r}; use one of {', '.join(UPDATERS)}")
-    cfg = cfg or MemoryConfig()
-    return UPDATERS[name](
-        builder, llm, namespace, language,
-        cfg.credit, cfg.adjust_similarity, cfg.quarantine_patterns,
-    )  # fmt: skip
+    def decide(self, trajectory: Trajectory) -> Decision:
+        if trajectory.status != "ok":
+            return Decision(trajectory=trajectory, action="drop", reason=trajectory.status)
+        success = self.language.memory_success(trajectory)
+        stats = stat_ops(trajectory, success, self.credit)
+        action, reason = self.policy.verdict(trajectory, success)
+        adjust = credited(trajectory, self.credit) if action == "adjust" else []
+        return Decision(
+            trajectory=trajectory, action=action, reason=reason, stat_ops=stats, adjust_ids=adjust
+        )

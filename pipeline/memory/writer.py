@@ -25,7 +25,7 @@ from pipeline.memory.schema import (
     history_of,
     to_payload,
 )
-from pipeline.types import MemoryOp, Procedure, ProcedureStats, stable_id
+from pipeline.types import MemoryOp, Procedure, stable_id
 
 
 class WritableStore(Protocol):
@@ -62,18 +62,6 @@ class _Entry:
     batch_ops: list[str] = field(default_factory=list)
     dirty: bool = False
     reembed: bool = False
-
-
-def _add_stats(a: ProcedureStats, b: ProcedureStats) -> ProcedureStats:
-    return ProcedureStats(
-        retrieved=a.retrieved + b.retrieved,
-        succeeded=a.succeeded + b.succeeded,
-        failed=a.failed + b.failed,
-    )
-
-
-def _union(a: list[str], b: list[str]) -> list[str]:
-    return list(dict.fromkeys([*a, *b]))
 
 
 class BatchWriter:
@@ -220,13 +208,10 @@ class BatchWriter:
         return True, []
 
     def _merge(self, entry: _Entry, proc: Procedure, op: MemoryOp, sum_stats: bool) -> bool:
-        sources = _union(entry.proc.source_trajectory_ids, proc.source_trajectory_ids)
-        stats = _add_stats(entry.proc.stats, proc.stats) if sum_stats else entry.proc.stats
-        if sources == entry.proc.source_trajectory_ids and stats == entry.proc.stats:
+        merged = entry.proc.merged(proc, sum_stats)
+        if merged is None:
             return False
-        entry.proc = entry.proc.model_copy(
-            update={"source_trajectory_ids": sources, "stats": stats}
-        )
+        entry.proc = merged
         self._log(entry, op, "merge", None)
         self._touch(entry, op)
         return True
@@ -284,9 +269,7 @@ class BatchWriter:
         # A discarded or quarantined procedure is frozen: only an explicit restore may change it.
         if entry is None or op.stats_delta is None or entry.proc.status != "active":
             return False, []
-        entry.proc = entry.proc.model_copy(
-            update={"stats": _add_stats(entry.proc.stats, op.stats_delta)}
-        )
+        entry.proc = entry.proc.model_copy(update={"stats": entry.proc.stats + op.stats_delta})
         self._touch(entry, op)
         rule = self.cfg.discard
         stats = entry.proc.stats

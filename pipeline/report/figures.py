@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 
 from pipeline.report.load import RunData
 from pipeline.summary import GroupFigures, MemoryFigures, Tally, by_task_type, group_figures, tally
+from pipeline.types import OP_KINDS
 from pipeline.view.stats import Interval, mean_ci, wilson
 
-OP_KINDS = ("add", "adjust", "discard", "stat")
 MemoryState = Literal["enabled", "disabled", "no-ops"]
 
 
@@ -127,9 +127,9 @@ def memory_curve(run: RunData, series: MemorySeries) -> MemoryCurve:
         x = [float(v) for v in series.seq]
         return MemoryCurve(axis="seq", x=x, active=series.active, cumulative=kinds)
     by_group = all(c.group is not None for c in commits)
-    timed = all(c.at is not None for c in commits)
+    timed = all("at" in c.model_fields_set for c in commits)  # older runs did not record it
     axis = "group" if by_group else "minutes" if timed else "commit"
-    start = min([t.started_at for t in run.trajectories] + [c.at or 0.0 for c in commits])
+    start = min([t.started_at for t in run.trajectories] + [c.at for c in commits if timed])
     curve = MemoryCurve(axis=axis, x=[0.0], active=[0])
     curve.cumulative = {k: [0] for k in OP_KINDS}
     totals: Counter[str] = Counter()
@@ -138,7 +138,7 @@ def memory_curve(run: RunData, series: MemorySeries) -> MemoryCurve:
         if axis == "group":
             curve.x.append(float((c.group or 0) + 1))
         else:
-            minutes = ((c.at or 0.0) - start) / 60
+            minutes = (c.at - start) / 60
             curve.x.append(minutes if axis == "minutes" else float(len(curve.x)))
         curve.active.append(c.size)
         for kind in OP_KINDS:

@@ -6,15 +6,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.errors import MempError
-from pipeline.runlog import CONFIG, MEMORY_OPS, SUMMARY, TRAJECTORIES, RunDirError, read_jsonl
+from pipeline.runlog import (
+    CONFIG,
+    MEMORY_COMMITS,
+    MEMORY_OPS,
+    SUMMARY,
+    TRAJECTORIES,
+    MemoryCommit,
+    RunDirError,
+    read_jsonl,
+)
 from pipeline.summary import RunSummary
 from pipeline.types import MemoryOp, Trajectory
-
-# The writer's commit log; named here so the report does not depend on the writer's own model.
-MEMORY_COMMITS = "memory_commits.jsonl"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,19 +43,6 @@ class RunMeta(BaseModel):
     split: str = ""
 
 
-class CommitPoint(BaseModel):
-    """One writer commit (memory_commits.jsonl): the active size after ops up to last_seq."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    version: int = 0
-    last_seq: int | None = None
-    size: int = 0
-    applied: dict[str, int] = Field(default_factory=dict)
-    group: int | None = None
-    at: float | None = None  # when it was made (older runs did not record it)
-
-
 class RunData(BaseModel):
     """Everything recorded in one run directory, parsed."""
 
@@ -60,7 +53,7 @@ class RunData(BaseModel):
     trajectories: list[Trajectory]
     ops: list[MemoryOp] = Field(default_factory=list)
     has_ops_file: bool = False
-    commits: list[CommitPoint] = Field(default_factory=list)
+    commits: list[MemoryCommit] = Field(default_factory=list)
     summary: RunSummary | None = None
 
     @property
@@ -164,7 +157,7 @@ def load_run(path: Path) -> RunData:
         trajectories=trajectories,
         ops=ops,
         has_ops_file=ops_path.is_file(),
-        commits=_records(path / MEMORY_COMMITS, CommitPoint),
+        commits=_records(path / MEMORY_COMMITS, MemoryCommit),
         summary=summary,
     )
 

@@ -9,7 +9,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from pipeline.report.figures import OP_KINDS, RunFigures, group_successes, per_success
+from pipeline.report.figures import RunFigures, group_successes, per_success
+from pipeline.types import OP_KINDS
 
 DPI = 150
 CURVE_AXIS = {

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pipeline.report.figures import RunFigures, per_success
+from pipeline.report.table import Table, html_table, markdown_table
 from pipeline.view.stats import Interval, wilson
 
 SIM_NOTE = (
@@ -29,15 +30,6 @@ th { background: #f0f0f0; } .t { text-align: left; }
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5rem 0; }
 li { margin: 0.2rem 0; } code { background: #f4f4f4; padding: 0 0.2rem; }
 """
-
-
-class Table(BaseModel):
-    """A titled table of preformatted cells, rendered as Markdown or HTML."""
-
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    text_cols: int = 1  # leading columns that hold text (left-aligned); the rest are numbers
 
 
 class Image(BaseModel):
@@ -240,22 +232,6 @@ def source_notes(runs: list[RunFigures], sizes: list[int]) -> list[str]:
     return notes
 
 
-def _md_table(table: Table) -> str:
-    def esc(cell: str) -> str:
-        return cell.replace("|", "\\|")
-
-    lines = [
-        f"### {table.title}",
-        "",
-        "| " + " | ".join(map(esc, table.headers)) + " |",
-        "|"
-        + "|".join(":---" if i < table.text_cols else "---:" for i in range(len(table.headers)))
-        + "|",
-    ]
-    lines += ["| " + " | ".join(map(esc, row)) + " |" for row in table.rows]
-    return "\n".join(lines)
-
-
 def markdown(
     runs: list[RunFigures], tables: list[Table], images: list[Image], notes: list[str]
 ) -> str:
@@ -265,26 +241,11 @@ def markdown(
     ]
     if any(r.is_sim for r in runs):
         parts.append(f"> **Note:** {SIM_NOTE}")
-    parts += [_md_table(t) for t in tables]
+    parts += [markdown_table(t) for t in tables]
     parts += [f"## {img.title}\n\n![{img.title}]({img.path.name})" for img in images]
     if notes:
         parts.append("## Data notes\n\n" + "\n".join(f"- {n}" for n in notes))
     return "\n\n".join(parts) + "\n"
-
-
-def _html_table(table: Table) -> str:
-    def cls(i: int) -> str:
-        return " class='t'" if i < table.text_cols else ""
-
-    head = "".join(f"<th{cls(i)}>{html.escape(h)}</th>" for i, h in enumerate(table.headers))
-    body = "".join(
-        "<tr>" + "".join(f"<td{cls(i)}>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
-        for row in table.rows
-    )
-    return (
-        f"<h2>{html.escape(table.title)}</h2><div class='scroll'><table><thead><tr>{head}"
-        f"</tr></thead><tbody>{body}</tbody></table></div>"
-    )
 
 
 def _data_uri(path: Path) -> str:
@@ -304,7 +265,7 @@ def html_page(
     ]
     if any(r.is_sim for r in runs):
         parts.append(f"<p class='note'><strong>Note:</strong> {html.escape(SIM_NOTE)}</p>")
-    parts += [_html_table(t) for t in tables]
+    parts += [html_table(t) for t in tables]
     for img in images:
         title = html.escape(img.title)
         parts.append(f"<h2>{title}</h2><img alt='{title}' src='{_data_uri(img.path)}'>")

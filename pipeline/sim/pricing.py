@@ -61,7 +61,3 @@ def register_prices(sim: SimConfig, models: tuple[str, ...]) -> None:
         "max_output_tokens": 4096,
     }
     litellm.register_model({m: dict(entry) for m in models})
-
-
-def cost_usd(sim: SimConfig, prompt: int, completion: int) -> float:
-    return (prompt * sim.price_in_per_mtok + completion * sim.price_out_per_mtok) / 1e6

@@ -90,7 +90,6 @@ class SimLLM(CustomLLM):
         response.usage = litellm.Usage(  # type: ignore[attr-defined]
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
         )
-        response._hidden_params["sim_cost_usd"] = pricing.cost_usd(cfg, prompt, completion)
         return response
 
     def completion(  # type: ignore[override]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pipeline.envs.household.language import HouseholdLanguage
 from pipeline.sim.goal import RIGHT_APPLIANCES, Goal, kind_of, parse_goal
 
 _TASK = re.compile(r"^\s*Task:\s*(.+)$", re.M)
@@ -26,7 +27,7 @@ RECEPTACLE_KINDS = frozenset(
         *("towelholder", "tvstand", "box"),
     }
 )
-_STOP = frozenset({"a", "an", "the", "some", "in", "on", "to", "and", "it", "put", "of", "with"})
+_STOP = HouseholdLanguage.stop_words
 _SKIP_LINE = frozenset({"heat", "cool", "clean", "put", "move", "place", "use"})
 _TYPE_WORDS = {
     "pick_and_place_simple": ("place",),

@@ -61,18 +61,6 @@ class ProcedureLife(BaseModel):
         return self.revisions[i - 1].content if i else None
 
 
-def _union(a: list[str], b: list[str]) -> list[str]:
-    return list(dict.fromkeys([*a, *b]))
-
-
-def _add_stats(a: ProcedureStats, b: ProcedureStats) -> ProcedureStats:
-    return ProcedureStats(
-        retrieved=a.retrieved + b.retrieved,
-        succeeded=a.succeeded + b.succeeded,
-        failed=a.failed + b.failed,
-    )
-
-
 class MemoryReplay:
     """Procedure lives after the ops fed so far; `merged` maps add op ids to merge targets."""
 
@@ -122,11 +110,9 @@ class MemoryReplay:
         cur = life.current
         if cur.status != "active":
             return
-        sources = _union(cur.source_trajectory_ids, proc.source_trajectory_ids)
-        stats = _add_stats(cur.stats, proc.stats) if sum_stats else cur.stats
-        if sources == cur.source_trajectory_ids and stats == cur.stats:
+        new = cur.merged(proc, sum_stats)
+        if new is None:
             return
-        new = cur.model_copy(update={"source_trajectory_ids": sources, "stats": stats})
         self._revise(life, Revision(kind="merge", version=new.version, content=new, **rev))
 
     def _adjust(self, op: MemoryOp, seq: int, life: ProcedureLife | None) -> None:
@@ -162,7 +148,7 @@ class MemoryReplay:
         # As the writer: a discarded or quarantined procedure is frozen.
         if life is None or op.stats_delta is None or life.current.status != "active":
             return
-        stats = _add_stats(life.current.stats, op.stats_delta)
+        stats = life.current.stats + op.stats_delta
         life.current = life.current.model_copy(update={"stats": stats})
         life.stats.append(
             StatPoint(

@@ -64,7 +64,6 @@ TRANSFORM: dict[str, tuple[str, str]] = {
 }
 VERB_APPLIANCE: dict[str, str] = {verb: app for verb, app in TRANSFORM.values()}
 VERB_ABLE: dict[str, frozenset[str]] = {"clean": CLEANABLE, "heat": HEATABLE, "cool": COOLABLE}
-VERB_STATE: dict[str, str] = {"clean": "clean", "heat": "hot", "cool": "cool"}
 
 # Tables (countertop, diningtable, coffeetable, sidetable) hold the same kinds; so do seats.
 _TABLETOP = _set(

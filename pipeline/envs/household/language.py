@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pipeline.envs.base import EnvLanguage
+from pipeline.envs.base import ENGLISH_STOP_WORDS, EnvLanguage
 from pipeline.envs.household.text import NOTHING
 from pipeline.prompts import render_steps
 from pipeline.types import Task, Trajectory
@@ -62,7 +62,7 @@ class HouseholdLanguage(EnvLanguage):
 
     command_prefixes = VERBS
     # Goal words too common to be keywords when the keyword model gives none.
-    stop_words = frozenset({"a", "an", "the", "some", "it", "in", "on", "to", "and", "put", "of"})
+    stop_words = ENGLISH_STOP_WORDS | {"put"}
     script_system = SCRIPT_SYSTEM
     adjust_system = ADJUST_SYSTEM
     keywords_system = KEYWORDS_SYSTEM
