@@ -20,10 +20,11 @@ from actors.progress import Progress
 from actors.telemetry import Telemetry
 from pipeline.config import RunConfig
 from pipeline.envs import get_suite
-from pipeline.orchestrate.plan import TaskPlan, figures_by_group, planned_total
+from pipeline.orchestrate.plan import TaskPlan, figures_by_group, planned_total, stream_positions
 from pipeline.orchestrate.scheduler import Dispatch, MemoryBatch, Scheduler
 from pipeline.runlog import RunDir
 from pipeline.summary import MemoryFigures, RunSummary, summarize
+from pipeline.task_source import task_stream
 from pipeline.types import Trajectory
 
 WAIT_S = 0.25  # ray.wait timeout: how often the loop looks at signals and redraws
@@ -55,7 +56,8 @@ class Driver:
         self.memory_on = cfg.memory.enabled
         p = cfg.pipeline
         suite = get_suite(cfg.env)
-        self.plan = TaskPlan.for_run(suite, cfg, run_dir.recorded_trajectories())
+        recorded = run_dir.recorded_trajectories()
+        self.plan = TaskPlan.for_run(suite, cfg, recorded)
         self.sched = Scheduler(
             self.plan,
             sync=self.sync,
@@ -82,7 +84,7 @@ class Driver:
         self._group_shown = 0
         if self.sync:
             self.progress.set_group(0)
-        for traj in self.plan.recorded.values():
+        for traj in recorded:
             self.progress.add(traj)
 
     # ---- main loop ----
@@ -284,8 +286,11 @@ class Driver:
         trajs = self.rd.recorded_trajectories()
         size = self.cfg.pipeline.group_size
         if self.sync:  # task order: float sums do not depend on finish order or a resume
-            trajs.sort(key=lambda t: self.plan.position[t.task.id])
-            group_of = {t.id: self.plan.group_of(t.task.id) for t in trajs}
+            # The plan forgets finished tasks (endless runs): read their positions once more.
+            stream = task_stream(get_suite(self.cfg.env), self.cfg.env)
+            position = stream_positions(stream, {t.task.id for t in trajs})
+            trajs.sort(key=lambda t: position[t.task.id])
+            group_of = {t.id: position[t.task.id] // size for t in trajs}
         else:  # online: the learning curve runs over completion order
             group_of = {t.id: i // size for i, t in enumerate(trajs)}
         memory = MemoryFigures()

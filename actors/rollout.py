@@ -12,6 +12,7 @@ from actors.messages import EpisodeRequest, EpisodeResult, WorkerStats
 from actors.telemetry import recorder
 from pipeline.config import RunConfig
 from pipeline.metrics import CallRow
+from pipeline.perf.heap import HeapProbe
 from pipeline.types import Trajectory
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class RolloutWorkerImpl:
         add_observer(self._on_call)
         recorder()  # ships this process's LLM calls (agent, server-mode retrieval) on results
         self._slots: anyio.CapacityLimiter | None = None
+        self._heap = HeapProbe(f"rollout{index}")  # MEMP_HEAP_DIR: what grows over a soak
         tune_for_many_coroutines()  # after start-up, so its objects are frozen out of GC passes
 
     def _on_call(self, event: Any) -> None:
@@ -74,6 +76,7 @@ class RolloutWorkerImpl:
                 traj = await self._episode(req)
             finally:
                 self.in_flight -= 1
+        self._heap.tick()
         failed = (traj.error or "").startswith("memory retrieval")
         retrieved = self.cfg.memory.enabled and not failed
         return EpisodeResult(

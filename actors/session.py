@@ -19,6 +19,9 @@ _QUIET_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_AUTH_MODE": "disabled",
     "RAY_DEDUP_LOGS": "0",
+    # GCS keeps every task attempt's events for the dashboard's task list (100,000 by default,
+    # ~500 bytes each): an endless run's GCS grew ~16 MB per 1,000 episodes until that cap.
+    "RAY_task_events_max_num_task_in_gcs": "2000",
 }
 
 

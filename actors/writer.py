@@ -18,6 +18,7 @@ from actors.telemetry import pending_rows, recorder
 from pipeline.config import RunConfig
 from pipeline.metrics import CallRow
 from pipeline.orchestrate.committer import MemoryCommitter, Outcome, Submission
+from pipeline.perf.heap import HeapProbe
 from pipeline.runlog import OpsWal
 from pipeline.summary import MemoryFigures
 from pipeline.types import Procedure, Task
@@ -39,6 +40,7 @@ class MemoryWriterImpl:
         # Telemetry not yet reported to the driver: ops applied, LLM calls (distillers' and ours).
         self._new_ops: Counter[str] = Counter()
         self._calls: list[CallRow] = []  # the distillers' (their usage is in commit records)
+        self._heap = HeapProbe("writer")  # MEMP_HEAP_DIR: what grows over a soak
 
     async def _ready(self) -> ProcedureStore:
         """Open the store and replay the WAL tail (ops logged before a crash, maybe unapplied)."""
@@ -76,6 +78,7 @@ class MemoryWriterImpl:
         self._collect(results)
         subs = [Submission(r.ops, r.trajectory_id, group) for r in results]
         outcome = await self.committer.commit(*subs)
+        self._heap.tick()
         if outcome.lead:  # once per batch: sums over results stay exact
             self._count(outcome)
         result = CommitResult(

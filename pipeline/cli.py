@@ -12,6 +12,9 @@ import anyio
 import typer
 from rich.console import Console
 
+# typer 0.29 vendors click: its usage errors are these classes, not the click package's.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
 from pipeline.config import RunConfig
 from pipeline.config_load import load_config
 from pipeline.errors import MempError, fail
@@ -100,12 +103,15 @@ def run(
     """Run the configured job on Ray and print per-task-type figures."""
     from actors.job import run_job  # the Ray layer; pipeline/ itself never imports ray
     from pipeline.console import learning_curve_table, task_type_table
+    from pipeline.orchestrate.plan import check_inputs
     from pipeline.runlog import RunDir
 
-    try:
+    try:  # every input is checked before Ray starts (seconds), and read-only until accepted
         if resume is not None:
             rd = RunDir.resume(resume)
             cfg = rd.config
+            check_inputs(cfg, rd)
+            rd.lock()
             if preflight:
                 _preflight(cfg)
                 _fit_timeouts(cfg, derive=False)  # a recorded config is not changed
@@ -115,11 +121,13 @@ def run(
                 note = f"no config given: using the default preset {config}"
                 console.print(note, highlight=False)
             cfg = load_config(config, set_ or [])
+            check_inputs(cfg)
             path = run_dir or Path(cfg.run.run_dir or _default_run_dir(cfg))
             if preflight:  # before the run directory exists: a failure leaves nothing behind
                 _preflight(cfg)
                 cfg = _fit_timeouts(cfg, derive=True)
             rd = RunDir.create(path, cfg)
+            rd.lock()
     except MempError as err:
         fail(str(err))
         return
@@ -356,7 +364,7 @@ def perf_soak(
     """RSS growth per 1,000 episodes of driver, writer, workers and GCS (async, endless split)."""
     import tempfile
 
-    from pipeline.perf.soak import growth, soak
+    from pipeline.perf.soak import growth, render, soak
 
     if warmup >= episodes:
         fail(f"--warmup {warmup} must be below --episodes {episodes}")
@@ -367,11 +375,7 @@ def perf_soak(
         fail(f"soak run exited {rc} with {len(samples)} samples; see {where}.soak.log")
         return
     rows = growth(samples[0], samples[-1])
-    span = f"{samples[0].episodes}->{samples[-1].episodes} episodes"
-    for row in rows:
-        flag = "" if row.mb_per_1000 <= 1.0 else "  (over 1 MB/1,000)"
-        console.print(f"{row.process:<14} {row.start_mb:8.1f} -> {row.end_mb:8.1f} MB "
-                      f"{row.mb_per_1000:+7.2f} MB/1,000 episodes ({span}){flag}")  # fmt: skip
+    console.print(render(rows, samples[0], samples[-1]), highlight=False, soft_wrap=True)
     console.print_json(json.dumps({"samples": [s.model_dump() for s in samples],
                                    "growth": [r.model_dump() for r in rows]}))  # fmt: skip
 
@@ -429,13 +433,24 @@ def perf_pipeline(
 
 
 def main() -> None:
-    """Entry point: a MempError is one stderr line and exit 2; anything else is a bug (exit 1)."""
-    try:
-        app()
+    """Entry point: a MempError or a usage error is one stderr line and exit 2; anything else is
+    a bug (traceback, exit 1)."""
+    try:  # not standalone: usage errors come here instead of a multi-line box
+        code = app(prog_name="memp", standalone_mode=False)
+    except NoArgsIsHelpError as err:  # `memp memory` alone: its help, as before
+        err.show()
+        sys.exit(err.exit_code)
+    except UsageError as err:
+        where = f"; see {err.ctx.command_path} --help" if err.ctx is not None else ""
+        fail(f"{err.format_message().rstrip('.')}{where}", code=err.exit_code)
+    except ClickException as err:
+        fail(err.format_message(), code=err.exit_code)
     except MempError as err:  # raised outside a command's own handler
         fail(err)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    if isinstance(code, int):  # typer.Exit(n) and --help come back as an exit code
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +27,7 @@ CONFIG = "config.yaml"
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 QDRANT_DIR = "qdrant"
+LOCK = "run.lock"  # flock()ed by the one `memp run` using the directory; the holder's pid
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,7 +42,10 @@ class RunDirError(MempError, ValueError):
 
 
 class JsonlLog:
-    """Append-only JSONL file; each append is flushed and fsynced before it returns."""
+    """Append-only JSONL file; each append is flushed and fsynced before it returns.
+
+    A torn last line (kill -9 mid-write) is cut only at the first append: opening a log for a
+    resume that is then refused leaves the file as it was."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -47,7 +53,6 @@ class JsonlLog:
         # a run refused on open leaves the file as it was
 
     def _repair_torn_tail(self) -> None:
-        # A kill -9 mid-write leaves a partial last line; drop it so the log stays parseable.
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         with self.path.open("rb+") as fh:
@@ -211,6 +216,7 @@ class RunDir:
         self.path = path
         self.config = config
         self.trajectories = JsonlLog(path / TRAJECTORIES)
+        self._lock: Any = None
 
     @classmethod
     def create(cls, path: Path, config: RunConfig) -> RunDir:
@@ -269,8 +275,29 @@ class RunDir:
         tmp.write_text(summary.model_dump_json(indent=2))
         tmp.replace(self.path / SUMMARY)
 
+    def lock(self) -> None:
+        """Hold the directory for this process; the kernel releases it however the process ends."""
+        fh = (self.path / LOCK).open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            fh.close()
+            who = f" (pid {holder})" if holder else ""
+            raise RunDirError(
+                f"{self.path} is in use by another memp run{who}; wait for it to end or stop it"
+            ) from None
+        fh.truncate(0)
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._lock = fh
+
     def close(self) -> None:
         self.trajectories.close()
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
 
 class OpsWal:
@@ -290,11 +317,18 @@ class OpsWal:
         self.next_seq = 1 + max((op.seq or 0 for op in logged), default=0)
         done = max((c.last_seq or 0 for c in committed), default=0)
         self.uncommitted = [op for op in logged if (op.seq or 0) > done]
-        self.committed = committed
+        # Running totals, not the records: an endless run commits forever.
+        self.applied_totals: Counter[str] = Counter()
+        for record in committed:
+            self.applied_totals.update(record.applied)
 
     def logged_ops(self) -> list[MemoryOp]:
         """Every op in the log, read again (the WAL keeps only their ids)."""
         return list(read_jsonl(self.ops.path, MemoryOp))
+
+    def commit_records(self) -> list[MemoryCommit]:
+        """Every commit record, read again (the WAL keeps only running totals)."""
+        return list(read_jsonl(self.commits.path, MemoryCommit))
 
     def log(self, ops: list[MemoryOp]) -> list[MemoryOp]:
         """Append the ops not logged yet, numbered; returns them (durable on return)."""
@@ -310,7 +344,7 @@ class OpsWal:
 
     def commit(self, record: MemoryCommit) -> None:
         self.commits.append(record)
-        self.committed.append(record)
+        self.applied_totals.update(record.applied)
 
     def close(self) -> None:
         self.ops.close()

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pipeline.errors import fail
 from pipeline.serve_local import MODEL_NAME, LocalModelError, LocalServer, LocalSettings
 
 
@@ -24,8 +25,7 @@ def serve_local(
     try:
         server = LocalServer(settings)
     except LocalModelError as err:
-        Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(err)  # one stderr line, exit 2 (a rich console would wrap it)
     console.print(
         f"serving {MODEL_NAME} at {server.base_url} (litellm model: openai/{MODEL_NAME}); "
         "Ctrl-C stops",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import ConfigError
+from pipeline.config_load import load_config
 from pipeline.errors import MempError
 from pipeline.memory.schema import MemoryStoreError
 from pipeline.runlog import RunDirError
@@ -54,6 +55,9 @@ def test_user_error_classes_share_one_base() -> None:
         (("memory", "ls", "--run-dir", "/no/such/run"), "/no/such/run"),
         (("memory", "stats", "--run-dir", "/no/such/run"), "no such run directory"),
         (("report", "/no/such/run", "-o", "/tmp/memp-report-never"), "/no/such/run"),
+        (("run", "--bogus"), "No such option: --bogus; see memp run --help"),
+        (("nosuch",), "No such command 'nosuch'; see memp --help"),
+        (("perf", "soak", "--episodes", "many"), "Invalid value for '--episodes'"),
     ],
 )
 def test_user_errors_are_one_stderr_line_exit_2(args: tuple[str, ...], fragment: str) -> None:
@@ -83,3 +87,49 @@ def test_a_bug_shows_its_traceback_and_exits_1() -> None:
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr and "internal invariant broken" in proc.stderr
     assert not proc.stderr.startswith("error:")
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+
+
+def _refused_before_ray(proc: subprocess.CompletedProcess[str], fragment: str) -> None:
+    _one_line_error(proc, fragment)
+    assert "starting Ray" not in proc.stdout, proc.stdout  # refused before Ray, in seconds
+
+
+def test_a_bad_tasks_file_is_refused_before_ray_and_leaves_no_run_dir(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks.jsonl"
+    good = '{"id": "a", "env": "household", "split": "s", "task_type": "x", "goal": "g", "seed": 0}'
+    tasks.write_text(good + "\n" + '{"id": "b"}\n')
+    run = tmp_path / "run"
+    proc = _memp("run", "--no-preflight", "--run-dir", str(run), "--set",
+                 f"env.tasks_file={tasks}")  # fmt: skip
+    _refused_before_ray(proc, "tasks.jsonl:2: bad task record")
+    assert not run.exists()
+
+
+def test_a_corrupt_run_dir_is_refused_before_ray_and_left_unchanged(tmp_path: Path) -> None:
+    from pipeline.runlog import RunDir
+
+    run = tmp_path / "run"
+    RunDir.create(run, load_config("household-sim", ["env.max_tasks=4"])).close()
+    (run / "memory_ops.jsonl").write_text('{"op_id": 1}\n{"torn')  # a bad record, a torn tail
+    (run / "trajectories.jsonl").write_text('{"id": "e1", "ta')  # torn only: acceptable alone
+    before = _files(run)
+    _refused_before_ray(_memp("run", "--resume", str(run)), "memory_ops.jsonl:1: not a valid")
+    assert _files(run) == before  # the torn lines are not cut, no lock file is made
+
+
+def test_a_second_run_of_one_directory_is_refused_with_one_line(tmp_path: Path) -> None:
+    from pipeline.runlog import RunDir
+
+    run = tmp_path / "run"
+    RunDir.create(run, load_config("household-sim", ["env.max_tasks=4"])).close()
+    holder = RunDir.resume(run)
+    holder.lock()  # as a live `memp run --resume` of it holds it
+    try:
+        proc = _memp("run", "--resume", str(run), "--no-preflight")
+        _refused_before_ray(proc, f"is in use by another memp run (pid {os.getpid()})")
+    finally:
+        holder.close()

@@ -8,7 +8,15 @@ import sys
 
 import pytest
 
-from pipeline.perf.soak import Sample, descendants, growth, process_kind, sample, soak_command
+from pipeline.perf.soak import (
+    Sample,
+    descendants,
+    growth,
+    process_kind,
+    render,
+    sample,
+    soak_command,
+)
 
 pytestmark = pytest.mark.heavy  # Ray / subprocess: not in `make test-fast`
 
@@ -39,3 +47,12 @@ def test_soak_command_is_an_async_endless_run() -> None:
     for part in ("pipeline.mode=async", "env.split=endless", "env.max_tasks=10000",
                  "agent.concurrency=64"):  # fmt: skip
         assert part in cmd
+
+
+def test_the_growth_table_fits_80_columns() -> None:
+    first = Sample(episodes=1000, rss_mb={"driver": [300.0], "rolloutworker": [437.4, 445.9]})
+    last = Sample(episodes=11000, rss_mb={"driver": [305.0], "rolloutworker": [440.3, 1445.9]})
+    text = render(growth(first, last), first, last)
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "rolloutworker#1" in text and "+100.00  over target" in text
+    assert "driver" in text and "+0.50" in text and "1,000 -> 11,000" in text

@@ -84,7 +84,7 @@ class MemoryCommitter:
             )
         await self.store.reset()
         by_seq = {op.seq: op for op in self.wal.logged_ops()}
-        for c in self.wal.committed:  # batch by batch, as they were first applied
+        for c in self.wal.commit_records():  # batch by batch, as they were first applied
             if c.first_seq is not None and c.last_seq is not None:
                 seqs = range(c.first_seq, c.last_seq + 1)
                 await self.store.apply([by_seq[s] for s in seqs if s in by_seq])
@@ -159,7 +159,4 @@ class MemoryCommitter:
 
     def totals(self) -> Counter[str]:
         """Op kinds that changed memory over every commit of the run (resumes included)."""
-        kinds: Counter[str] = Counter()
-        for c in self.wal.committed:
-            kinds.update(c.applied)
-        return kinds
+        return Counter(self.wal.applied_totals)

@@ -6,8 +6,8 @@ from collections import deque
 from collections.abc import Iterator
 
 from pipeline.config import RunConfig
-from pipeline.envs import EnvSuite
-from pipeline.runlog import MemoryCommit, RunDirError
+from pipeline.envs import EnvSuite, get_suite
+from pipeline.runlog import MemoryCommit, RunDir, RunDirError
 from pipeline.summary import GroupFigures, group_figures
 from pipeline.task_source import task_stream
 from pipeline.types import Task, Trajectory
@@ -25,13 +25,17 @@ class TaskPlan:
 
     Every recorded task gets its stream position at once (the stream is read ahead past it), so
     a recorded trajectory's group never depends on how far the resumed run has dispatched.
+    Bounded for endless runs: a task whose work is done (recorded, memory committed) is retired;
+    positions below `watermark` are all retired, and only retired positions above it are kept.
     """
 
     def __init__(self, tasks: Iterator[Task] | list[Task], group_size: int,
                  recorded: list[Trajectory]) -> None:  # fmt: skip
         self.group_size = group_size
-        self.recorded: dict[str, Trajectory] = {t.task.id: t for t in recorded}
-        self.position: dict[str, int] = {}
+        self.recorded: dict[str, Trajectory] = {t.task.id: t for t in recorded}  # not retired
+        self.position: dict[str, int] = {}  # tasks read from the stream and not retired
+        self.watermark = 0  # every position below it is retired
+        self._retired: set[int] = set()  # retired positions at or above the watermark
         self._stream: Iterator[Task] = iter(tasks)
         self._ahead: deque[tuple[int, Task]] = deque()  # read past, not recorded, not dispatched
         self._count = 0
@@ -93,13 +97,28 @@ class TaskPlan:
         return nxt is None or nxt[0] // self.group_size > group
 
     def last_group(self) -> int:
-        return max(self.position.values(), default=0) // self.group_size
+        return max(self._count - 1, 0) // self.group_size
 
     def record(self, traj: Trajectory) -> None:
         self.recorded[traj.task.id] = traj
 
+    def retire(self, task_id: str) -> None:
+        """The task's work is done: forget its trajectory and position (endless runs stay small)."""
+        self.recorded.pop(task_id, None)
+        pos = self.position.pop(task_id, None)
+        if pos is None or pos < self.watermark:
+            return
+        self._retired.add(pos)
+        while self.watermark in self._retired:
+            self._retired.discard(self.watermark)
+            self.watermark += 1
+
+    def retired_count(self) -> int:
+        """Retired tasks still tracked above the watermark (out of order): stays small."""
+        return len(self._retired)
+
     def in_group(self, group: int) -> list[Trajectory]:
-        """Recorded trajectories of a sync group, in task order (the order memory sees them)."""
+        """Recorded, unretired trajectories of a sync group, in task order (as memory sees them)."""
         found = [t for t in self.recorded.values() if self.group_of(t.task.id) == group]
         return sorted(found, key=lambda t: self.position[t.task.id])
 
@@ -107,8 +126,39 @@ class TaskPlan:
         """Every task of `group` is recorded (nothing of it is left to run)."""
         if not self.seen_through(group):
             return False
-        size = min(self.group_size, self._count - group * self.group_size)
-        return len(self.in_group(group)) == size
+        first = group * self.group_size
+        last = min(first + self.group_size, self._count)
+        retired = sum(1 for p in range(first, last) if p < self.watermark or p in self._retired)
+        return retired + len(self.in_group(group)) == last - first
+
+
+def stream_positions(tasks: Iterator[Task] | list[Task], task_ids: set[str]) -> dict[str, int]:
+    """Stream positions of these tasks, reading the stream only as far as the last of them."""
+    left, found = set(task_ids), {}
+    for index, task in enumerate(tasks):
+        if not left:
+            break
+        if task.id in left:
+            found[task.id] = index
+            left.discard(task.id)
+    return found
+
+
+def check_inputs(cfg: RunConfig, run_dir: RunDir | None = None) -> None:
+    """Before Ray starts: the tasks read, and a resumed run directory's logs parse and fit them.
+
+    Reads only (no torn line is cut, nothing is written), so a refused resume changes nothing.
+    """
+    suite = get_suite(cfg.env)
+    stream = task_stream(suite, cfg.env)  # an unknown split fails here
+    if cfg.env.split != "endless" or cfg.env.tasks_file:
+        for _ in stream:  # every line of a tasks file parses, not only the first ones
+            pass
+    if run_dir is None:
+        return
+    run_dir.recorded_ops()
+    run_dir.recorded_commits()
+    TaskPlan.for_run(suite, cfg, run_dir.recorded_trajectories())  # recorded tasks are in it
 
 
 def figures_by_group(

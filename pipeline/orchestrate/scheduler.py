@@ -60,7 +60,6 @@ class Scheduler:
         self.max_version_lag = max_version_lag
         self.update_every = 1 if sync else update_every  # sync commits once per group
         self.memory_attempts = memory_attempts
-        self.committed: set[str] = set(committed or ())
         self.pending: set[str] = set()  # trajectory ids sent to memory, commit outstanding
         self.failed: set[str] = set()  # memory work that failed memory_attempts times
         self.memory_retries = 0  # batches sent again after a failure (an actor died, a model)
@@ -71,6 +70,10 @@ class Scheduler:
         self.group = 0
         self.stopping = False
         self.hard_stop = False
+        done = set(committed or ())
+        for traj in list(plan.recorded.values()):  # a resume: work done before needs no state
+            if not memory_on or traj.id in done:
+                plan.retire(traj.task.id)
 
     # ---- signals ----
 
@@ -117,8 +120,11 @@ class Scheduler:
     def on_recorded(self, traj: Trajectory) -> list[MemoryBatch]:
         """A trajectory is durable; async mode may have a batch of memory work to send."""
         self.in_flight -= 1
+        if not self.memory_on:
+            self.plan.retire(traj.task.id)
+            return []
         self.plan.record(traj)
-        if not self.memory_on or self.sync:
+        if self.sync:
             return []
         self.buffer.append(traj)
         if len(self.buffer) < self.update_every:
@@ -137,7 +143,7 @@ class Scheduler:
         return [b for i in range(0, len(left), step) for b in self._send(left[i : i + step], None)]
 
     def _uncommitted(self) -> list[Trajectory]:
-        skip = self.committed | self.pending | self.failed | {t.id for t in self.buffer}
+        skip = self.pending | {t.id for t in self.buffer}
         found = [t for t in self.plan.recorded.values() if t.id not in skip]
         return sorted(found, key=lambda t: self.plan.position[t.task.id])
 
@@ -153,7 +159,7 @@ class Scheduler:
     def on_committed(self, batch: MemoryBatch) -> None:
         self.outstanding -= 1
         self.pending -= batch.ids
-        self.committed |= batch.ids
+        self._retire(batch)
 
     def on_commit_failed(self, batch: MemoryBatch) -> list[MemoryBatch]:
         """Retry (after the actor's restart) until memory_attempts; then the work counts failed."""
@@ -163,7 +169,12 @@ class Scheduler:
             self.memory_retries += 1
             return self._send(batch.trajectories, batch.group, batch.attempt + 1)
         self.failed |= batch.ids
+        self._retire(batch)
         return []
+
+    def _retire(self, batch: MemoryBatch) -> None:
+        for traj in batch.trajectories:
+            self.plan.retire(traj.task.id)
 
     def barrier(self) -> list[MemoryBatch]:
         """sync mode: once the current group is recorded whole, commit it, then open the next."""
@@ -171,16 +182,13 @@ class Scheduler:
             return []
         while self.plan.seen_through(self.group) and not self.stopping:
             if self.memory_on:
-                left = [t for t in self.plan.in_group(self.group) if t.id not in self._closed()]
+                left = self.plan.in_group(self.group)  # committed or failed ones are retired
                 if left:
                     return self._send(left, self.group)
             if self.plan.exhausted and self.group >= self.plan.last_group():
                 return []
             self.group += 1
         return []
-
-    def _closed(self) -> set[str]:
-        return self.committed | self.failed
 
     def idle(self) -> bool:
         return not self.in_flight and not self.requeue and not self.outstanding
@@ -198,8 +206,7 @@ class Scheduler:
             return self._send(self._uncommitted(), None)
         if not self.plan.group_complete(self.group):
             return []
-        left = [t for t in self.plan.in_group(self.group) if t.id not in self._closed()]
-        return self._send(left, self.group)
+        return self._send(self.plan.in_group(self.group), self.group)
 
     def stalled(self) -> bool:
         """Nothing runs or commits, yet tasks are left and no stop was asked: a bug, not a state."""

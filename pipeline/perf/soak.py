@@ -113,6 +113,20 @@ def growth(first: Sample, last: Sample) -> list[Growth]:
     return out
 
 
+TARGET_MB_PER_1000 = 1.0
+
+
+def render(rows: list[Growth], first: Sample, last: Sample) -> str:
+    """The growth table, under 80 columns whatever the terminal (one process per line)."""
+    lines = [f"RSS growth, episodes {first.episodes:,} -> {last.episodes:,} (after warm-up)",
+             f"{'process':<20} {'start MB':>9} {'end MB':>9} {'MB/1,000 ep':>12}"]  # fmt: skip
+    for row in rows:
+        flag = "" if row.mb_per_1000 <= TARGET_MB_PER_1000 else "  over target"
+        lines.append(f"{row.process[:20]:<20} {row.start_mb:9.1f} {row.end_mb:9.1f} "
+                     f"{row.mb_per_1000:+12.2f}{flag}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def count_lines(path: Path) -> int:
     try:
         with path.open("rb") as fh:
@@ -121,11 +135,18 @@ def count_lines(path: Path) -> int:
         return 0
 
 
+# A weeks-long run needs a bounded memory base: without a capacity, every new task of the endless
+# split adds a procedure (~15 KB in the embedded store and its index), ~0.6 per episode with sim.
+SOAK_CAPACITY = 200
+
+
 def soak_command(config: Path, run_dir: Path, episodes: int, sets: list[str]) -> list[str]:
-    """The `memp run` of the soak: async mode, endless split, `episodes` tasks, metrics off."""
+    """The `memp run` of the soak: async mode, endless split, `episodes` tasks, metrics off,
+    memory.capacity SOAK_CAPACITY (a --set in `sets` overrides any of these)."""
     args = [sys.executable, "-m", "pipeline.cli", "run", str(config), "--run-dir", str(run_dir),
             "--no-progress", "--set", "pipeline.mode=async", "--set", "env.split=endless",
-            "--set", f"env.max_tasks={episodes}", "--set", "metrics.enabled=false"]  # fmt: skip
+            "--set", f"env.max_tasks={episodes}", "--set", "metrics.enabled=false",
+            "--set", f"memory.capacity={SOAK_CAPACITY}"]  # fmt: skip
     for item in sets:
         args += ["--set", item]
     return args

@@ -11,12 +11,15 @@ from pipeline.config import SimConfig
 
 _COUNT_MODEL = "gpt-4o-mini"  # a bundled tiktoken encoding: offline and close to real chat models
 _PER_MESSAGE = 3  # litellm's per-message overhead; a whole list adds 3 more for the reply priming
-_cache: OrderedDict[tuple[str, str], int] = OrderedDict()
+# Keyed by the message's hash, not its text: a finished episode's messages are freed with it
+# (an endless run's rollout worker grew ~5 MB per 1,000 episodes holding them until the cap).
+# A 64-bit hash collision among 65,536 live keys (~1e-10) would only misprice a sim call.
+_cache: OrderedDict[int, int] = OrderedDict()
 _CACHE_MAX = 65536
 
 
 def _message_tokens(role: str, content: str) -> int:
-    key = (role, content)
+    key = hash((role, content))
     hit = _cache.get(key)
     if hit is not None:
         return hit
