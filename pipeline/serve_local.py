@@ -29,8 +29,16 @@ class LocalSettings:
     port: int = 0  # 0: any free port (see LocalServer.base_url)
     n_ctx: int = 8192  # shared by the parallel slots
     parallel: int = 2  # concurrent requests decoded together
-    threads: int | None = None  # None: every core
+    threads: int | None = None  # None: default_threads()
     model_path: str | None = None  # None: the packaged SmolLM2 GGUF
+
+
+def default_threads() -> int:
+    """Every core but one, which is left to the run that calls the server."""
+    # llama.cpp's threads wait for each other at every layer: when another process takes one of
+    # their cores, each token waits for it (2 threads on this shared 2-core box: 0.06 tokens/s;
+    # 1 thread, minutes later: ~10 tokens/s).
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def packaged_model() -> Path:
@@ -52,7 +60,7 @@ def _params(settings: LocalSettings, xlc: Any) -> Any:
     params.port = settings.port
     params.n_ctx = settings.n_ctx
     params.n_parallel = settings.parallel
-    threads = settings.threads or os.cpu_count() or 1
+    threads = settings.threads or default_threads()
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     # One server for chat and memory: /v1/embeddings needs embedding on and a pooled vector.

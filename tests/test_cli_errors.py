@@ -117,7 +117,7 @@ def test_a_corrupt_run_dir_is_refused_before_ray_and_left_unchanged(tmp_path: Pa
     (run / "memory_ops.jsonl").write_text('{"op_id": 1}\n{"torn')  # a bad record, a torn tail
     (run / "trajectories.jsonl").write_text('{"id": "e1", "ta')  # torn only: acceptable alone
     before = _files(run)
-    _refused_before_ray(_memp("run", "--resume", str(run)), "memory_ops.jsonl:1: not a valid")
+    _refused_before_ray(_memp("run", "--resume", str(run)), "memory_ops.jsonl is damaged (line 1")
     assert _files(run) == before  # the torn lines are not cut, no lock file is made
 
 

@@ -90,7 +90,7 @@ def test_pipeline_never_imports_ray() -> None:
 def test_pipeline_reaches_actors_only_from_the_cli() -> None:
     for name, path in _modules().items():
         if name.startswith("pipeline") and any(i.startswith("actors") for i in _imports(path)):
-            assert name == "pipeline.cli", f"{name} imports actors/"
+            assert name.startswith("pipeline.cli."), f"{name} imports actors/"
 
 
 # The README's layers, lowest first; a module in none of them (metrics, report/, view/ ...) is

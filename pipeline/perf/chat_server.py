@@ -22,7 +22,7 @@ from pipeline.config import LatencyConfig, SimConfig
 from pipeline.sim import pricing
 from pipeline.sim.latency import sample_latency
 from pipeline.sim.policies import get_policy
-from pipeline.sim.roles import call_rng
+from pipeline.sim.seeding import call_rng
 
 
 def _body(model: str, reply: str | dict[str, Any], messages: list[dict[str, Any]]) -> dict:

@@ -19,12 +19,13 @@ CURVE_AXIS = {
     "commit": "writer commits (this run recorded no commit times)",
     "seq": "memory op sequence number (no commit log in this run)",
 }
-KIND_STYLE = {"add": "-", "adjust": "--", "discard": ":", "stat": "-."}
+KIND_STYLE = {"add": "-", "adjust": "--", "discard": ":", "stat": "-.", "restore": (0, (1, 1))}
 KIND_COLOR = {
     "add": "tab:green",
     "adjust": "tab:orange",
     "discard": "tab:red",
     "stat": "tab:purple",
+    "restore": "tab:blue",
 }
 
 

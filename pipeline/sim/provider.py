@@ -1,4 +1,4 @@
-"""The litellm custom provider "sim": reply text, usage, cost and latency around roles.respond."""
+"""The litellm custom provider "sim": reply text, usage, cost and latency around a sim policy."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pipeline.config import SimConfig
 from pipeline.sim import pricing
 from pipeline.sim.latency import sample_latency
 from pipeline.sim.policies import get_policy
-from pipeline.sim.roles import call_rng
+from pipeline.sim.seeding import call_rng
 
 CONFIG_KWARG = "sim_config"  # reaches the handler in optional_params (unknown kwargs pass through)
 SEED_KWARG = "sim_seed"

@@ -3,8 +3,6 @@ the role."""
 
 from __future__ import annotations
 
-import hashlib
-import random
 from collections import OrderedDict
 from typing import Any
 
@@ -20,6 +18,7 @@ from pipeline.sim import writer_roles
 from pipeline.sim.agent_policy import Plan, answer, plan_episode
 from pipeline.sim.belief import rebuild, split_first_message, start_belief
 from pipeline.sim.memory_hints import MemoryHints, hints_for
+from pipeline.sim.seeding import call_rng, digest, rng_of
 
 _AGENT_MARK = AGENT_SYSTEM.splitlines()[0][:40]
 _SCRIPT_MARK = SCRIPT_SYSTEM.splitlines()[0][:40]
@@ -28,25 +27,6 @@ _KEYWORDS_MARK = KEYWORDS_SYSTEM.splitlines()[0][:40]
 _OLD_MOVE = MOVE_CMD["2.1.1"]
 _plans: OrderedDict[bytes, Plan] = OrderedDict()
 _PLANS_MAX = 8192
-
-
-def _digest(seed: int, parts: list[dict[str, str]], salt: bytes) -> bytes:
-    h = hashlib.blake2b(salt + seed.to_bytes(8, "little", signed=True), digest_size=16)
-    for m in parts:
-        h.update(str(m.get("role", "")).encode())
-        h.update(b"\x1e")
-        h.update(str(m.get("content") or "").encode())
-        h.update(b"\x1f")
-    return h.digest()
-
-
-def _rng(digest: bytes) -> random.Random:
-    return random.Random(int.from_bytes(digest, "little"))
-
-
-def call_rng(seed: int, messages: list[dict[str, str]], salt: bytes = b"call") -> random.Random:
-    """Per-call noise: a stable hash of the seed and every message."""
-    return _rng(_digest(seed, messages, salt))
 
 
 def role_of(messages: list[dict[str, str]]) -> str:
@@ -77,14 +57,14 @@ def _agent(cfg: SimConfig, seed: int, messages: list[dict[str, str]]) -> str:
     system = next((str(m.get("content") or "") for m in head if m.get("role") == "system"), "")
     _, memory, task = split_first_message(str(messages[first].get("content") or ""))
     cfg_key = repr(cfg.model_dump()).encode()
-    key = _digest(seed, head, b"episode" + cfg_key)
+    key = digest(seed, head, b"episode" + cfg_key)
     plan = _plans.get(key)
     start = start_belief(task)
     if plan is None:
         hints = (
             hints_for(memory, start.goal, tuple(start.receptacles)) if start.goal else MemoryHints()
         )
-        plan = plan_episode(_rng(key), start, hints, cfg, _OLD_MOVE in system)
+        plan = plan_episode(rng_of(key), start, hints, cfg, _OLD_MOVE in system)
         _plans[key] = plan
         if len(_plans) > _PLANS_MAX:
             _plans.popitem(last=False)

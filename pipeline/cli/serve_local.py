@@ -10,7 +10,13 @@ import typer
 from rich.console import Console
 
 from pipeline.errors import fail
-from pipeline.serve_local import MODEL_NAME, LocalModelError, LocalServer, LocalSettings
+from pipeline.serve_local import (
+    MODEL_NAME,
+    LocalModelError,
+    LocalServer,
+    LocalSettings,
+    default_threads,
+)
 
 
 def serve_local(
@@ -18,16 +24,20 @@ def serve_local(
     port: Annotated[int, typer.Option(help="port; 0 picks a free one")] = 8080,
     parallel: Annotated[int, typer.Option(help="requests decoded together")] = 2,
     ctx: Annotated[int, typer.Option(help="context tokens, shared by the parallel slots")] = 8192,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="CPU threads (default: every core but one)")
+    ] = None,
 ) -> None:
     """Serve SmolLM2-135M (llama.cpp, OpenAI-compatible chat + embeddings) offline, no key."""
     console = Console()
-    settings = LocalSettings(host=host, port=port, parallel=parallel, n_ctx=ctx)
+    settings = LocalSettings(host=host, port=port, parallel=parallel, n_ctx=ctx, threads=threads)
     try:
         server = LocalServer(settings)
     except LocalModelError as err:
         fail(err)  # one stderr line, exit 2 (a rich console would wrap it)
     console.print(
-        f"serving {MODEL_NAME} at {server.base_url} (litellm model: openai/{MODEL_NAME}); "
+        f"serving {MODEL_NAME} at {server.base_url} (litellm model: openai/{MODEL_NAME}, "
+        f"threads={threads or default_threads()}); "
         "Ctrl-C stops",
         highlight=False,
     )
