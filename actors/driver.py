@@ -71,7 +71,12 @@ class Driver:
         self.memory: dict[Any, _Memory] = {}
         self.load = [0] * len(fleet.workers)
         self.down: dict[Any, int] = {}  # ping ref -> worker that died and is being restarted
+        # Memory work to send again once every memory actor answers (a call to an actor Ray is
+        # still restarting fails at once, and would spend the retries in a second).
+        self.waking: dict[Any, Any] = {}  # ping ref -> memory actor
+        self.held: list[MemoryBatch] = []
         self.version = 0
+        self.memory_error = ""  # the last memory failure that exhausted its retries
         self.progress = Progress(console, planned_total(suite, cfg), enabled=show_progress,
                                  every_s=p.progress_every_s)  # fmt: skip
         self.progress.errors = self.telemetry.errors  # shared: the view reads the live tally
@@ -114,7 +119,7 @@ class Driver:
             if self.sync and sched.group != self._group_shown:
                 self._group_shown = sched.group
                 self.progress.set_group(sched.group)
-            if not self.episodes and not self.memory and not self.down:
+            if not self.episodes and not self.memory and not self.down and not self.waking:
                 if sched.stalled():
                     raise RuntimeError("driver stalled: tasks left but nothing to wait for")
                 last = sched.finish()
@@ -126,6 +131,8 @@ class Driver:
                     self._on_episode(ref, self.episodes.pop(ref))
                 elif ref in self.down:
                     self._on_ping(ref, self.down.pop(ref))
+                elif ref in self.waking:
+                    self._on_wake(ref, self.waking.pop(ref))
                 else:
                     self._on_commit(ref, self.memory.pop(ref))
             self.progress.in_flight = len(self.episodes)
@@ -139,11 +146,20 @@ class Driver:
         waiting = len(self.sched.requeue) + len(self.episodes) - running
         chains = [c for m in self.memory.values() for c in m.chains]
         self.telemetry.sample(waiting, running, chains, force)
+        self.telemetry.pull_calls(self._call_sources())
+
+    def _call_sources(self) -> list[tuple[Any, bool]]:
+        """Each actor's buffered-calls method, and whether summary.json sums what it returns."""
         fleet = self.fleet
-        self.telemetry.pull_calls([*fleet.workers, *fleet.distillers, fleet.writer])
+        out = [(w.calls, True) for w in fleet.workers] + [
+            (d.calls, False) for d in fleet.distillers
+        ]
+        if fleet.writer is not None:
+            out += [(fleet.writer.calls, True), (fleet.writer.distill_calls, False)]
+        return out
 
     def _wait(self) -> list[Any]:
-        refs = [*self.episodes, *self.memory, *self.down]
+        refs = [*self.episodes, *self.memory, *self.down, *self.waking]
         ready, rest = ray.wait(refs, num_returns=1, timeout=WAIT_S)
         if ready and rest:  # everything else already done, without waiting again
             more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
@@ -232,15 +248,37 @@ class Driver:
             result: CommitResult = ray.get(ref)
         except ray.exceptions.RayError as err:
             retry = self.sched.on_commit_failed(mem.batch)
-            if not retry:  # left for a resume to re-feed; the run goes on without them
+            if not retry:  # counted in summary.json; a resume re-feeds them
                 self.progress.note = f"memory work failed: {str(err).splitlines()[0][:120]}"
-            self._feed(retry)
+                self.memory_error = str(err).strip().splitlines()[-1][:300]
+            self._hold(retry)
             return
         self.sched.on_committed(mem.batch)
         self.telemetry.commit(result)
         self.version = max(self.version, result.version)
         self.progress.memory_size = result.size
         self.progress.memory_version = self.version
+
+    def _hold(self, batches: list[MemoryBatch]) -> None:
+        """Send these again once the validator, distillers and writer all answer a ping."""
+        if not batches:
+            return
+        self.held += batches
+        if not self.waking:
+            fleet = self.fleet
+            for actor in [fleet.validator, *fleet.distillers, fleet.writer]:
+                self.waking[actor.ready.remote()] = actor
+
+    def _on_wake(self, ref: Any, actor: Any) -> None:
+        try:
+            ray.get(ref)
+        except ray.exceptions.RayError:
+            time.sleep(WAIT_S)  # still restarting: ask again
+            self.waking[actor.ready.remote()] = actor
+            return
+        if not self.waking:
+            batches, self.held = self.held, []
+            self._feed(batches)
 
     # ---- the end ----
 
@@ -258,16 +296,19 @@ class Driver:
         memory = MemoryFigures()
         if self.memory_on:
             memory = ray.get(self.fleet.writer.totals.remote())
+            memory = memory.model_copy(
+                update={"failed": len(self.sched.failed - self.sched.committed)}
+            )
         self._sample(force=True)
-        fleet = self.fleet
-        self.telemetry.final_pull([*fleet.workers, *fleet.distillers, fleet.writer])
+        self.telemetry.final_pull(self._call_sources())
+        commits = self.rd.recorded_commits()
         summary = summarize(
             trajs,
-            groups=figures_by_group(trajs, group_of, self.rd.recorded_commits()),
+            groups=figures_by_group(trajs, group_of, commits),
             memory=memory,
             wall_s=wall_s,
             model=self.cfg.agent.model,
-            role_usage=self.telemetry.memory_usage(),
+            role_usage=self.telemetry.memory_usage(c.usage for c in commits),
             llm_errors=self.telemetry.errors,
             llm_retries=self.telemetry.retries,
         )

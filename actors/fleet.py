@@ -16,6 +16,7 @@ from actors.session import driver_node_affinity
 from actors.validate import validator_cls
 from actors.writer import memory_writer_cls
 from pipeline.config import RunConfig
+from pipeline.errors import MempError
 from pipeline.runlog import RunDir
 
 SPREAD_CPUS = 0.001  # per rollout worker: a token share (they share the cores) so SPREAD applies
@@ -31,8 +32,10 @@ class Fleet:
     _next_distiller: itertools.cycle | None = None
 
     @classmethod
-    def start(cls, cfg: RunConfig, run_dir: RunDir) -> Fleet:
-        """Create every actor (num_cpus=0: they share the machine's cores) and wait for them."""
+    def start(cls, cfg: RunConfig, run_dir: RunDir, rebuild_memory: bool = False) -> Fleet:
+        """Create every actor (num_cpus=0: they share the machine's cores) and wait for them.
+
+        rebuild_memory: a server-mode collection behind the op log is rebuilt, not refused."""
         started = time.perf_counter()
         conf = cfg.model_dump(mode="json")
         writer = validator = writer_name = None
@@ -45,7 +48,7 @@ class Fleet:
             writer = (
                 memory_writer_cls()
                 .options(name=writer_name, scheduling_strategy=driver_node_affinity())
-                .remote(conf, str(run_dir.path.resolve()))
+                .remote(conf, str(run_dir.path.resolve()), rebuild_memory)
             )
             validator = validator_cls().remote(conf)
             distillers = [
@@ -63,7 +66,12 @@ class Fleet:
         pings = [w.ready.remote() for w in workers] + [d.ready.remote() for d in distillers]
         if writer is not None and validator is not None:
             pings += [writer.version.remote(), validator.ready.remote()]
-        ray.get(pings)
+        try:
+            ray.get(pings)
+        except ray.exceptions.RayTaskError as err:  # e.g. the writer refused the memory store
+            if isinstance(err.cause, MempError):
+                raise err.cause from None  # one line, not the actor's traceback
+            raise
         fleet = cls(workers, writer, validator, distillers, time.perf_counter() - started)
         fleet._next_distiller = itertools.cycle(distillers) if distillers else None
         return fleet

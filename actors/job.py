@@ -15,7 +15,7 @@ from actors.telemetry import Telemetry, print_url, usage_table
 from pipeline.config import ConfigError, RunConfig
 from pipeline.exporter import MetricsError
 from pipeline.runlog import RunDir
-from pipeline.summary import RunSummary, failures_line
+from pipeline.summary import RunSummary, failures_line, memory_failures
 
 
 def _dashboard() -> str:
@@ -33,6 +33,7 @@ def run_job(
     console: Console,
     address: str | None = None,
     show_progress: bool = True,
+    rebuild_memory: bool = False,
 ) -> RunSummary:
     """The whole job; a local Ray started here is shut down on the way out.
 
@@ -52,7 +53,7 @@ def run_job(
         ray_s = start_ray(address)
         console.print(f"Ray ready in {ray_s:.1f}s{_dashboard()}; starting actors ...",
                       highlight=False)  # fmt: skip
-        fleet = Fleet.start(cfg, run_dir)
+        fleet = Fleet.start(cfg, run_dir, rebuild_memory)
         console.print(
             f"actors ready in {fleet.ready_s:.1f}s "
             f"({len(fleet.workers)} rollout workers x {cfg.pipeline.episodes_per_worker} episodes, "
@@ -60,7 +61,8 @@ def run_job(
             highlight=False,
         )
         try:
-            summary = Driver(cfg, run_dir, fleet, console, show_progress, telemetry).run()
+            driver = Driver(cfg, run_dir, fleet, console, show_progress, telemetry)
+            summary = driver.run()
             telemetry.finish()
         finally:
             fleet.close()
@@ -70,6 +72,9 @@ def run_job(
             console.print(usage_table(summary.tokens_by_role, summary.cost_by_role))
         if summary.llm_errors:
             console.print(failures_line(summary), highlight=False, soft_wrap=True)
+        if summary.memory.failed:
+            console.print(f"{memory_failures(summary)}; last error: {driver.memory_error}",
+                          style="red", markup=False, highlight=False, soft_wrap=True)  # fmt: skip
         console.print(
             f"wall {time.perf_counter() - started:.1f}s (run {summary.wall_s:.1f}s)",
             highlight=False,

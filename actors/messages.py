@@ -55,4 +55,5 @@ class CommitResult(Record):
     # Telemetry, reported once: ops applied and LLM calls (distillers' and the writer's own) since
     # the writer's previous report, on one caller of a batch only, so sums over results are exact.
     new_ops: dict[str, int] = Field(default_factory=dict)
-    calls: list[CallRow] = Field(default_factory=list)
+    calls: list[CallRow] = Field(default_factory=list)  # the writer's own
+    distill_calls: list[CallRow] = Field(default_factory=list)  # summed from commit records

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -24,6 +25,7 @@ from pipeline.perf.pipeline import (
     proc_cpu_s,
     run_lockstep,
 )
+from pipeline.perf.profile import per_step, sampling
 
 
 def _ray_system_pids() -> list[int]:
@@ -33,8 +35,8 @@ def _ray_system_pids() -> list[int]:
     return [info.process.pid for infos in procs.values() for info in infos if info.process]
 
 
-def _cpu(pids: list[int]) -> float:
-    return sum(proc_cpu_s(pid) for pid in pids)
+def _cpu(pids: list[int]) -> dict[int, float]:
+    return {pid: proc_cpu_s(pid) for pid in pids}
 
 
 class PerfWorkerImpl(RolloutWorkerImpl):
@@ -64,6 +66,8 @@ def streaming(
     warmup_s: float,
     window_s: float,
     server_pid: int | None = None,
+    profile: bool = True,
+    keep: Path | None = None,
 ) -> PerfPoint:
     """Keep `concurrency` episodes in flight; measure agent steps/s inside the window.
 
@@ -86,30 +90,29 @@ def streaming(
         send()
     start = time.perf_counter() + warmup_s
     end = start + window_s
-    mark: tuple[float, float, int] | None = None  # (time, cpu, steps) at the window's start
-    while (now := time.perf_counter()) < end:
-        if mark is None and now >= start:
-            mark = (now, _cpu(all_pids), _steps(workers))
-            server_mark = proc_cpu_s(server_pid) if server_pid else 0.0
-        ready, rest = ray.wait(list(flying), num_returns=1, timeout=0.2)
-        if ready and rest:
-            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
-            ready += more
-        for ref in ready:
-            load[flying.pop(ref)] -= 1
-            result: EpisodeResult = ray.get(ref)
-            finished.append(result.trajectory.n_steps)
-            send()
-    assert mark is not None
-    steps = _steps(workers) - mark[2]
-    cpu = _cpu(all_pids) - mark[1]
-    server_cpu = proc_cpu_s(server_pid) - server_mark if server_pid else None
-    elapsed = time.perf_counter() - mark[0]
+    mark: tuple[float, dict[int, float], int] | None = None  # (time, cpu, steps) at the start
+    samples: dict[int, Any] = {}
+    with contextlib.ExitStack() as sampler:
+        while (now := time.perf_counter()) < end:
+            if mark is None and now >= start:
+                if profile:  # the driver and workers; Ray's own daemons are all Ray's
+                    samples = sampler.enter_context(sampling([os.getpid(), *pids], end - now, keep))
+                mark = (now, _cpu(all_pids), _steps(workers))
+                server_mark = proc_cpu_s(server_pid) if server_pid else 0.0
+            _collect(flying, load, finished, send)
+        assert mark is not None
+        steps = _steps(workers) - mark[2]
+        cpu_end = _cpu(all_pids)
+        server_cpu = proc_cpu_s(server_pid) - server_mark if server_pid else None
+        elapsed = time.perf_counter() - mark[0]
+    cpu_by_pid = {pid: cpu_end[pid] - mark[1][pid] for pid in all_pids}
+    cpu = sum(cpu_by_pid.values())
     for w in workers:
         ray.kill(w)
     mean_steps = sum(finished) / len(finished) if finished else float(cfg.env.step_limit)
     eps = steps / elapsed / mean_steps
     ideal = ideal_eps(concurrency, mean_steps, cfg.sim.latency.mean_s)
+    parts = per_step(cpu_by_pid, samples, steps) if samples else None
     return PerfPoint(
         concurrency=concurrency,
         episodes=len(finished),
@@ -122,7 +125,21 @@ def streaming(
         server_cpu_ms_per_step=(
             round(1000 * server_cpu / steps, 3) if steps and server_cpu is not None else None
         ),
+        parts_ms_per_step=parts,
     )
+
+
+def _collect(flying: dict[Any, int], load: list[int], finished: list[int], send: Any) -> None:
+    """Wait briefly for finished episodes; each one frees a slot that `send` refills."""
+    ready, rest = ray.wait(list(flying), num_returns=1, timeout=0.2)
+    if ready and rest:
+        more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+        ready += more
+    for ref in ready:
+        load[flying.pop(ref)] -= 1
+        result: EpisodeResult = ray.get(ref)
+        finished.append(result.trajectory.n_steps)
+        send()
 
 
 def lockstep(cfg: RunConfig, concurrency: int) -> float:
@@ -149,6 +166,8 @@ def bench_pipeline(
     lockstep_at: list[int] | None = None,
     address: str | None = None,
     server: bool = False,
+    profile: bool = True,
+    profile_out: Path | None = None,
 ) -> list[PerfPoint]:
     """Streaming at each concurrency; the lockstep baseline where asked (it is slow by design).
 
@@ -160,7 +179,7 @@ def bench_pipeline(
             url, pid = stack.enter_context(server_process(latency_s, sigma))
         start_ray(address)
         return _levels(concurrencies, workers, latency_s, sigma, warmup_s, window_s,
-                       lockstep_at or [], url, pid)  # fmt: skip
+                       lockstep_at or [], url, pid, profile, profile_out)  # fmt: skip
 
 
 def _levels(
@@ -173,11 +192,14 @@ def _levels(
     lockstep_at: list[int],
     url: str | None,
     pid: int | None,
+    profile: bool,
+    profile_out: Path | None,
 ) -> list[PerfPoint]:
     points = []
     for c in concurrencies:
         cfg = perf_config(c, workers, latency_s, sigma, url)
-        point = streaming(cfg, c, warmup_s, window_s, pid)
+        keep = profile_out / f"in-flight-{c}" if profile_out else None
+        point = streaming(cfg, c, warmup_s, window_s, pid, profile, keep)
         if c in lockstep_at:
             # Compared in steps/s: the same kind of work, without the finished-episode sample bias.
             lock = lockstep(cfg, c)

@@ -68,7 +68,7 @@ class Telemetry:
         self.limits = dict.fromkeys(range(cfg.pipeline.rollout_workers), cfg.agent.concurrency)
         self._sampled = 0.0
         self._pulled = 0.0
-        self._pulls: dict[int, Any] = {}  # actor position -> its outstanding calls() ref
+        self._pulls: dict[int, tuple[Any, bool]] = {}  # source position -> (its ref, summed)
         self._finished_at: float | None = None
 
     def start(self) -> str | None:
@@ -138,14 +138,16 @@ class Telemetry:
 
     # ---- feeding ----
 
-    def calls(self, rows: Iterable[CallRow]) -> None:
+    def calls(self, rows: Iterable[CallRow], summed: bool = True) -> None:
+        """summed=False: served only; the distillers' usage reaches summary.json through the
+        commit records (once per committed trajectory), not through this live tally."""
         for row in rows:
             role, _model, prompt, completion, cost, _latency, error, retried = row
             if error is not None:
                 kinds = self.errors.setdefault(role, {})
                 kinds[error] = kinds.get(error, 0) + 1
                 self.retries[role] = self.retries.get(role, 0) + retried
-            else:
+            elif summed:
                 used = Usage(
                     calls=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost
                 )
@@ -169,6 +171,7 @@ class Telemetry:
     def commit(self, result: CommitResult) -> None:
         """A CommitResult: its shipped calls, the ops applied by its batch, memory size/version."""
         self.calls(result.calls)
+        self.calls(result.distill_calls, summed=False)
         if self.metrics is None:
             return
         for kind, count in result.new_ops.items():
@@ -203,46 +206,54 @@ class Telemetry:
             m.set_queue(stage, depth)
         m.in_flight.set(in_flight)
 
-    def pull_calls(self, actors: Sequence[Any]) -> None:
-        """Every CALLS_PULL_S, ask each actor for its buffered calls; take the answers that came.
+    def pull_calls(self, sources: Sequence[tuple[Any, bool]]) -> None:
+        """Every CALLS_PULL_S, ask each source for its buffered calls; take the answers that came.
 
-        Calls also ride on results, but a slow model's episode can run for minutes: this keeps
-        Prometheus (and summary.json's tally) within seconds of every attempt. Never blocks; an
-        actor busy with a long task keeps one request queued and is asked again once it answers."""
+        sources: (an actor's remote `calls` method, summed into summary.json's tally or only
+        served). Calls also ride on results, but a slow model's episode can run for minutes: this
+        keeps Prometheus within seconds of every attempt. Never blocks; an actor busy with a
+        long task keeps one request queued and is asked again once it answers."""
         if self._pulls:
-            refs = list(self._pulls.values())
+            refs = [r for r, _ in self._pulls.values()]
             ready = set(ray.wait(refs, num_returns=len(refs), timeout=0)[0])
-            self._take([r for r in refs if r in ready])
-            self._pulls = {i: r for i, r in self._pulls.items() if r not in ready}
+            self._take([p for p in self._pulls.values() if p[0] in ready])
+            self._pulls = {i: p for i, p in self._pulls.items() if p[0] not in ready}
         now = time.monotonic()
         if now - self._pulled < CALLS_PULL_S:
             return
         self._pulled = now
-        for i, actor in enumerate(actors):
-            if actor is not None and i not in self._pulls:
-                self._pulls[i] = actor.calls.remote()
+        for i, (method, summed) in enumerate(sources):
+            if i not in self._pulls:
+                self._pulls[i] = (method.remote(), summed)
 
-    def final_pull(self, actors: Sequence[Any]) -> None:
-        """Collect the calls still buffered in each actor; dead or slow ones are skipped."""
-        refs = [*self._pulls.values(), *(a.calls.remote() for a in actors if a is not None)]
+    def final_pull(self, sources: Sequence[tuple[Any, bool]]) -> None:
+        """Collect the calls still buffered in each source; dead or slow ones are skipped."""
+        pulls = [*self._pulls.values(), *((m.remote(), summed) for m, summed in sources)]
         self._pulls = {}
-        if not refs:
+        if not pulls:
             return
-        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=FINAL_PULL_S)
-        self._take(ready)
+        refs = [r for r, _ in pulls]
+        ready = set(ray.wait(refs, num_returns=len(refs), timeout=FINAL_PULL_S)[0])
+        self._take([p for p in pulls if p[0] in ready])
 
-    def _take(self, refs: Iterable[Any]) -> None:
-        for ref in refs:
+    def _take(self, pulls: Iterable[tuple[Any, bool]]) -> None:
+        for ref, summed in pulls:
             try:
-                self.calls(ray.get(ref))
+                self.calls(ray.get(ref), summed)
             except ray.exceptions.RayError:  # a dead actor: its buffered calls are lost with it
                 continue
 
     # ---- the end ----
 
-    def memory_usage(self) -> dict[str, Usage]:
-        """Usage of every role but the agent's (which the trajectories themselves carry)."""
-        return {role: u for role, u in sorted(self.usage.items()) if role != "agent"}
+    def memory_usage(self, committed: Iterable[dict[str, Usage]] = ()) -> dict[str, Usage]:
+        """Usage of every role but the agent's (which the trajectories themselves carry): the
+        commit records' (distills, resumes included) plus what this invocation's other actors
+        shipped (the writer's own and retrieval's calls)."""
+        out = {role: u for role, u in self.usage.items() if role != "agent"}
+        for usage in committed:
+            for role, u in usage.items():
+                out[role] = out.get(role, Usage()) + u
+        return dict(sorted(out.items()))
 
 
 def usage_table(by_role: dict[str, dict[str, int]], cost_by_role: dict[str, float]) -> Table:

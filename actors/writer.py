@@ -4,6 +4,7 @@ then Qdrant, then the commit record) and serves reads in embedded mode.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,16 +29,17 @@ if TYPE_CHECKING:  # heavy (qdrant, litellm): imported in the actor, never in th
 
 
 class MemoryWriterImpl:
-    def __init__(self, config: dict[str, Any], run_path: str) -> None:
+    def __init__(self, config: dict[str, Any], run_path: str, rebuild: bool = False) -> None:
         self.cfg = RunConfig.model_validate(config)
         self.run_path = Path(run_path)
+        self.rebuild = rebuild  # server mode: a stale collection may be rebuilt from the op log
         self.store: ProcedureStore | None = None
         self.retriever: RetrievePolicy | None = None
         self.committer: MemoryCommitter | None = None
         self._open_lock: anyio.Lock | None = None
         # Telemetry not yet reported to the driver: ops applied, LLM calls (distillers' and ours).
         self._new_ops: Counter[str] = Counter()
-        self._calls: list[CallRow] = []
+        self._calls: list[CallRow] = []  # the distillers' (their usage is in commit records)
         self._heap = HeapProbe("writer")  # MEMP_HEAP_DIR: what grows over a soak
 
     async def _ready(self) -> ProcedureStore:
@@ -53,8 +55,14 @@ class MemoryWriterImpl:
                 mem = self.cfg.memory
                 if mem.embedder.startswith("litellm:") or stack.retrieve_policy.roles:
                     recorder()  # embedding and retrieval keyword calls ship on commit results
+                wal = OpsWal(self.run_path)  # checked against its commit records first
                 store = await stack.open_store(self.run_path)
-                self.committer = MemoryCommitter(store, OpsWal(self.run_path))
+                self.committer = MemoryCommitter(store, wal)
+                try:
+                    await self.committer.reconcile(self.rebuild)
+                except BaseException:
+                    await store.close()
+                    raise
                 await self.committer.replay()
                 self.retriever = stack.retriever(store)
                 self.store = store
@@ -87,15 +95,20 @@ class MemoryWriterImpl:
 
     def _report(self, outcome: CommitResult) -> CommitResult:
         """The first result leaving after a batch carries everything unreported (exactly once)."""
-        calls = self.calls()
-        if not self._new_ops and not calls:
+        calls, distilled = pending_rows(), self.distill_calls()
+        if not self._new_ops and not calls and not distilled:
             return outcome
         new_ops, self._new_ops = dict(self._new_ops), Counter()
-        return outcome.model_copy(update={"new_ops": new_ops, "calls": calls})
+        update = {"new_ops": new_ops, "calls": calls, "distill_calls": distilled}
+        return outcome.model_copy(update=update)
 
     def calls(self) -> list[CallRow]:
-        """LLM calls not reported yet (also the driver's final pull)."""
-        calls, self._calls = [*self._calls, *pending_rows()], []
+        """This process's LLM calls not reported yet (the driver's pull)."""
+        return pending_rows()
+
+    def distill_calls(self) -> list[CallRow]:
+        """The distillers' calls that rode in with their results, not reported yet."""
+        calls, self._calls = self._calls, []
         return calls
 
     def _collect(self, results: Iterable[DistillResult]) -> None:
@@ -109,6 +122,9 @@ class MemoryWriterImpl:
 
     async def get(self, ids: list[str]) -> list[Procedure]:
         return await (await self._ready()).get(ids)
+
+    def ready(self) -> int:
+        return os.getpid()
 
     async def version(self) -> int:
         return (await self._ready()).version

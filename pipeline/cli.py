@@ -92,6 +92,13 @@ def run(
     preflight: Annotated[
         bool, typer.Option(help="probe every configured model once before the run starts")
     ] = True,
+    rebuild_memory: Annotated[
+        bool,
+        typer.Option(
+            help="with --resume on a Qdrant server: rebuild a stale collection from "
+            "memory_ops.jsonl instead of refusing"
+        ),
+    ] = False,
 ) -> None:
     """Run the configured job on Ray and print per-task-type figures."""
     from actors.job import run_job  # the Ray layer; pipeline/ itself never imports ray
@@ -126,7 +133,8 @@ def run(
         return
     console.print(f"run directory: {rd.path}")
     try:
-        summary = run_job(cfg, rd, console, address=address, show_progress=progress)
+        summary = run_job(cfg, rd, console, address=address, show_progress=progress,
+                          rebuild_memory=rebuild_memory)  # fmt: skip
     except MempError as err:
         fail(str(err))
         return
@@ -142,11 +150,14 @@ def run(
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:
         console.print(f"[yellow]note:[/yellow] {summary.sim_note}")
-    from pipeline.summary import error_budget
+    from pipeline.summary import error_budget, memory_failures
 
     reason = error_budget(summary, cfg.pipeline.max_error_ratio)
     if reason is not None:
         fail(reason, code=3)
+    lost = memory_failures(summary)
+    if lost is not None and not cfg.pipeline.allow_memory_failures:
+        fail(f"{lost} (pipeline.allow_memory_failures=true accepts this)", code=4)
 
 
 @app.command()
@@ -396,6 +407,8 @@ def perf_pipeline(
     server: Annotated[
         bool, typer.Option(help="agent calls a local OpenAI-compatible server over HTTP")
     ] = False,
+    profile: Annotated[bool, typer.Option(help="memp's CPU per step by part (py-spy)")] = True,
+    profile_out: Annotated[Path | None, typer.Option(help="keep raw py-spy stacks here")] = None,
 ) -> None:
     """Streaming episodes/s vs the latency-bound ideal, CPU ms per step, and vs lockstep batches."""
     from actors.perf import bench_pipeline  # the Ray layer; pipeline/ itself never imports ray
@@ -405,9 +418,15 @@ def perf_pipeline(
     lock = [int(c) for c in lockstep_at.split(",") if c.strip()]
     points = bench_pipeline(
         levels, workers=workers, latency_s=latency, sigma=sigma, warmup_s=warmup,
-        window_s=window, lockstep_at=lock, address=address, server=server,
+        window_s=window, lockstep_at=lock, address=address, server=server, profile=profile,
+        profile_out=profile_out,
     )  # fmt: skip
-    console.print(render(points, latency))
+    for table in render(points, latency, server):
+        console.print(table)
+    for p in points:  # one agent call per step with memory off: the client's CPU per call
+        if p.parts_ms_per_step is not None:
+            client = p.parts_ms_per_step.get("model client", 0.0)
+            console.print(f"{p.concurrency} in flight: model client CPU {client:.2f} ms per call")
     broke = breaking_point(points)
     console.print(f"ratio to ideal falls below 0.9 at concurrency: {broke or 'none tested'}")
     console.print_json(json.dumps([p.model_dump() for p in points]))

@@ -158,6 +158,8 @@ class PipelineConfig(Section):
     max_in_flight: int | None = Field(None, ge=1)  # default: workers x episodes_per_worker
     # A run in which more than this share of episodes errored (or timed out) exits with code 3.
     max_error_ratio: float = Field(0.5, ge=0.0, le=1.0)
+    # Memory work that still fails after its retries exits with code 4 unless this is true.
+    allow_memory_failures: bool = False
     progress_every_s: float = Field(10.0, gt=0.0)  # progress lines when stdout is not a terminal
 
 

@@ -7,28 +7,31 @@ import json
 import logging
 import os
 import random
-import re
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import litellm
 from pydantic import Field
 
 from pipeline.config import ModelConfig, SimConfig
+from pipeline.limiter import AdaptiveLimiter, loop_lag_s
+from pipeline.llm_errors import RETRYABLE, LLMError, backoff_s, classify, one_line, retry_after_s
 from pipeline.types import Record, ToolCall, Usage
+
+try:  # litellm's own flag for calls it makes itself; a litellm without it just logs every call
+    from litellm._internal_context import is_internal_call as _internal_call
+except ImportError:  # pragma: no cover
+    from contextvars import ContextVar
+
+    _internal_call = ContextVar("memp_unused_internal_call", default=False)
 
 log = logging.getLogger(__name__)
 
 litellm.suppress_debug_info = True
 litellm.drop_params = True  # a real provider that lacks `seed` etc. should not fail the call
 logging.getLogger("LiteLLM").setLevel(logging.WARNING)
-
-ErrorKind = Literal["rate_limit", "timeout", "server", "bad_output", "auth", "bad_request", "other"]
-_RETRYABLE: frozenset[str] = frozenset({"rate_limit", "timeout", "server"})
-BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 30.0
 
 
 class LLMResult(Record):
@@ -38,14 +41,6 @@ class LLMResult(Record):
     latency_s: float
     model: str
     role: str
-
-
-class LLMError(Exception):
-    """A model call that failed after retries; `kind` is a low-cardinality error class."""
-
-    def __init__(self, kind: ErrorKind, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 class CallEvent(Record):
@@ -79,82 +74,6 @@ def _emit(event: CallEvent) -> None:
             log.exception("LLM call observer failed")
 
 
-def classify(exc: BaseException) -> ErrorKind:
-    if isinstance(exc, litellm.RateLimitError):
-        return "rate_limit"
-    if isinstance(exc, litellm.Timeout | TimeoutError):
-        return "timeout"
-    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
-        return "auth"
-    if isinstance(exc, litellm.ContextWindowExceededError | litellm.BadRequestError):
-        return "bad_request"
-    if isinstance(
-        exc,
-        litellm.InternalServerError
-        | litellm.ServiceUnavailableError
-        | litellm.BadGatewayError
-        | litellm.APIConnectionError
-        | litellm.APIError,
-    ):
-        return "server"
-    return "other"
-
-
-def retry_after_s(exc: BaseException) -> float | None:
-    """Seconds from a Retry-After header on the error's response, if the server sent one."""
-    headers: Any = None
-    response = getattr(exc, "response", None)
-    if response is not None:
-        headers = getattr(response, "headers", None)
-    headers = headers or getattr(exc, "litellm_response_headers", None) or {}
-    try:
-        value = headers.get("retry-after") or headers.get("Retry-After")
-    except AttributeError:
-        return None
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # HTTP-date form: fall back to our own backoff
-
-
-def backoff_s(attempt: int, rng: random.Random) -> float:
-    """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**attempt))."""
-    return rng.uniform(0.0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
-
-
-class AdaptiveLimiter:
-    """A capacity limit that shrinks x0.8 on rate limits and creeps back after successes."""
-
-    def __init__(self, ceiling: int, recover_after: int = 20) -> None:
-        self.ceiling = ceiling
-        self.recover_after = recover_after
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._streak = 0
-
-    @property
-    def limiter(self) -> anyio.CapacityLimiter:
-        # Created lazily inside the running event loop.
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.ceiling)
-        return self._limiter
-
-    @property
-    def current(self) -> int:
-        return int(self.limiter.total_tokens)
-
-    def on_rate_limit(self) -> None:
-        self._streak = 0
-        self.limiter.total_tokens = max(1, int(self.limiter.total_tokens * 0.8))
-
-    def on_success(self) -> None:
-        self._streak += 1
-        if self._streak >= self.recover_after and self.limiter.total_tokens < self.ceiling:
-            self._streak = 0
-            self.limiter.total_tokens = min(self.ceiling, int(self.limiter.total_tokens) + 1)
-
-
 # One limiter per endpoint in this process: every client aimed at the same server shares it.
 _endpoint_limiters: dict[str, AdaptiveLimiter] = {}
 
@@ -183,6 +102,29 @@ def supports_json_schema(cfg: ModelConfig) -> bool:
         return bool(litellm.supports_response_schema(model=cfg.model))
     except Exception:  # a model litellm does not know
         return False
+
+
+def litellm_callbacks() -> bool:
+    """Whether the user registered litellm callbacks (then litellm's per-call logging runs)."""
+    return any(
+        getattr(litellm, name, None)
+        for name in ("callbacks", "input_callback", "success_callback", "failure_callback",
+                     "_async_input_callback", "_async_success_callback", "_async_failure_callback")
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _quiet_litellm() -> Any:
+    """litellm skips its per-call logging payload and callbacks for a call it marks internal:
+    with no callback registered nobody reads them, and they were a third of its CPU per call."""
+    if litellm_callbacks():
+        yield
+        return
+    token = _internal_call.set(True)
+    try:
+        yield
+    finally:
+        _internal_call.reset(token)
 
 
 class LLMClient:
@@ -268,10 +210,13 @@ class LLMClient:
     async def _with_retries(self, role: str, call: Callable[[], Any]) -> Any:
         attempt = 0
         while True:
+            # A call waits its turn behind the loop's queue; a long wait means CPU past its knee.
+            self.limiter.on_lag(await loop_lag_s())
             started = time.perf_counter()
             try:
                 async with self.limiter.limiter:
-                    response = await call()
+                    with _quiet_litellm():
+                        response = await call()
             except anyio.get_cancelled_exc_class():
                 # An episode timeout or shutdown hung up mid-call: the attempt still happened
                 # (its tokens, billed or not, are unknown to a client that stopped listening).
@@ -282,7 +227,7 @@ class LLMClient:
             except Exception as exc:
                 kind = classify(exc)
                 latency = time.perf_counter() - started
-                retry = kind in _RETRYABLE and attempt < self.cfg.max_retries
+                retry = kind in RETRYABLE and attempt < self.cfg.max_retries
                 _emit(
                     CallEvent(
                         role=role,
@@ -296,7 +241,7 @@ class LLMClient:
                 if kind == "rate_limit":
                     self.limiter.on_rate_limit()
                 if not retry:
-                    raise LLMError(kind, _one_line(exc, self._secrets)) from None
+                    raise LLMError(kind, one_line(exc, self._secrets)) from None
                 wait = retry_after_s(exc)
                 await anyio.sleep(wait if wait is not None else backoff_s(attempt, self._rng))
                 attempt += 1
@@ -368,47 +313,3 @@ def _tool_call(call: Any) -> ToolCall:
             name=name, id=str(getattr(call, "id", "") or ""), bad_arguments=str(raw)[:2000]
         )
     return ToolCall(name=name, arguments=args, id=str(getattr(call, "id", "") or ""))
-
-
-# Key-like tokens a provider may echo in an error body (OpenAI "sk-...", bearer headers).
-_SECRET = re.compile(r"(?i)(bearer\s+)\S+|\b(sk|pk|rk|key)-[A-Za-z0-9_\-]{6,}")
-ERROR_TEXT_MAX = 300
-BODY_EXCERPT_MAX = 160
-
-
-def _redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return _SECRET.sub(lambda m: (m.group(1) or "") + "***", text)
-
-
-def _body_excerpt(exc: BaseException) -> str:
-    """The start of the HTTP error body, on one line; litellm often drops it from str(exc)."""
-    response = getattr(exc, "response", None)
-    try:
-        body = getattr(response, "text", "") or ""
-    except Exception:  # a streamed or closed httpx response has no text to give
-        body = ""
-    return " ".join(str(body).split())[:BODY_EXCERPT_MAX]
-
-
-def _body_message(body: str) -> str:
-    """error.message of an OpenAI-style JSON body (already in litellm's text), else the body."""
-    try:
-        error = json.loads(body).get("error")
-        return str(error.get("message")) if isinstance(error, dict) else body
-    except (ValueError, AttributeError):
-        return body
-
-
-def _one_line(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """`Type: HTTP <status>: <message> | body: <excerpt>`, keys redacted, <= 300 chars."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    status = getattr(exc, "status_code", None)
-    line = type(exc).__name__ + (f": HTTP {status}" if isinstance(status, int) else "")
-    line += f": {text}"
-    body = _body_excerpt(exc)
-    if body and body not in text and _body_message(body) not in text:
-        line += f" | body: {body}"
-    return _redact(line, secrets)[:ERROR_TEXT_MAX]

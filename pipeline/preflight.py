@@ -55,14 +55,15 @@ def _quick(model: ModelConfig) -> ModelConfig:
 
 async def _probe(cfg: RunConfig, role: str, model: ModelConfig | None) -> Probe:
     from pipeline.llm import LLMClient, LLMError
-    from pipeline.memory.embed import EmbedderError, make_embedder
+    from pipeline.memory.embed import EmbedderError
+    from pipeline.memory.stack import MemoryStack
 
     name = model.model if model else cfg.memory.embedder.removeprefix("litellm:")
     probe = Probe(role=role, model=name, api_base=model.api_base if model else None)
     started = time.perf_counter()
     try:
         if model is None:
-            await make_embedder(cfg.memory).embed(["preflight probe"])
+            await MemoryStack(cfg.memory).embedder.embed(["preflight probe"])
         else:
             client = LLMClient(_quick(model))
             await client.complete([{"role": "user", "content": "Reply with OK."}], "preflight")

@@ -12,13 +12,13 @@ from collections import Counter
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.config import MemoryConfig, RunConfig, dump_config
 from pipeline.errors import MempError
-from pipeline.types import MemoryOp, Record, Trajectory
+from pipeline.types import MemoryOp, Record, Trajectory, Usage
 
 TRAJECTORIES = "trajectories.jsonl"
 MEMORY_OPS = "memory_ops.jsonl"
@@ -49,11 +49,10 @@ class JsonlLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh = path.open("a", encoding="utf-8")
-        self._repaired = False
+        self._fh: TextIO | None = None  # opened (and a torn tail repaired) at the first append:
+        # a run refused on open leaves the file as it was
 
     def _repair_torn_tail(self) -> None:
-        self._repaired = True
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         with self.path.open("rb+") as fh:
@@ -70,14 +69,17 @@ class JsonlLog:
     def append_many(self, records: list[BaseModel]) -> None:
         if not records:
             return
-        if not self._repaired:
+        if self._fh is None:
             self._repair_torn_tail()
+            self._fh = self.path.open("a", encoding="utf-8")
         self._fh.write("".join(r.model_dump_json() + "\n" for r in records))
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 class MemoryCommit(Record):
@@ -97,6 +99,9 @@ class MemoryCommit(Record):
     merged: dict[str, str] = Field(default_factory=dict)
     size: int = 0  # active procedures after the batch
     group: int | None = None  # sync mode: the task group this commit closes
+    # LLM usage by role (build, adjust, keywords) of the work this commit first covers: summary
+    # totals are summed from here, so they survive a resume or a writer restart.
+    usage: dict[str, Usage] = Field(default_factory=dict)
     at: float = Field(default_factory=time.time)
 
 
@@ -117,6 +122,50 @@ def read_jsonl(path: Path, model: type[M]) -> Iterator[M]:
             raise RunDirError(
                 f"{path}:{number}: not a valid {model.__name__} record ({err.errors()[0]['msg']})"
             ) from None
+
+
+class LogCheck(Record):
+    """What check_memory_log found: the committed seq range and whether a torn tail follows it."""
+
+    last_seq: int = 0  # the last op of the unbroken run 1..n of sequence numbers
+    covered: int = 0  # the last seq any commit record covers
+    version: int = 0  # the memory version of the last commit record
+    torn: bool = False  # a partial last line after every committed op (dropped at open)
+
+
+def check_memory_log(run_path: Path) -> LogCheck:
+    """memory_ops.jsonl holds every op the commit records cover, or RunDirError (one line).
+
+    Read only: a refused resume leaves every file as it was. A partial last line no commit covers
+    is a crash mid-append and may go; a lost or damaged op a commit covers may not.
+    """
+    ops_path, commits_path = run_path / MEMORY_OPS, run_path / MEMORY_COMMITS
+    commits = list(read_jsonl(commits_path, MemoryCommit))
+    covered = max((c.last_seq or 0 for c in commits), default=0)
+    out = LogCheck(covered=covered, version=commits[-1].version if commits else 0)
+    lines = ops_path.read_bytes().split(b"\n") if ops_path.exists() else [b""]
+    # The piece after the last newline is a torn append (a crash mid-write), even if it parses.
+    out.torn = bool(lines[-1].strip())
+    damaged = None
+    for number, line in enumerate(lines[:-1], 1):
+        if not line.strip():
+            continue
+        try:
+            seq = MemoryOp.model_validate_json(line).seq
+        except ValidationError:
+            seq = None
+        if seq != out.last_seq + 1:
+            damaged = number
+            break
+        out.last_seq = seq
+    if damaged is None and out.last_seq >= covered:
+        return out
+    what = "lost records the commits cover" if out.last_seq < covered else "is damaged"
+    where = f"line {damaged} is damaged or out of order, " if damaged else ""
+    raise RunDirError(
+        f"{ops_path} {what} ({where}commits reach seq {covered}): the last good sequence "
+        f"number is {out.last_seq}; nothing was changed"
+    )
 
 
 def _git_rev() -> str | None:
@@ -186,6 +235,7 @@ class RunDir:
             "env": {"name": config.env.name, "split": config.env.split},
         }
         (path / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        (path / TRAJECTORIES).touch()  # the mark of a run directory, before any trajectory
         return cls(path, config)
 
     @classmethod
@@ -194,7 +244,10 @@ class RunDir:
 
         if not (path / CONFIG).is_file():
             raise RunDirError(f"{path} is not a run directory (no {CONFIG})")
-        return cls(path, load_config(path / CONFIG))
+        config = load_config(path / CONFIG)
+        if config.memory.enabled:
+            check_memory_log(path)  # before anything here is opened (and maybe repaired)
+        return cls(path, config)
 
     @property
     def ops_path(self) -> Path:
@@ -255,6 +308,7 @@ class OpsWal:
     """
 
     def __init__(self, run_path: Path) -> None:
+        self.check = check_memory_log(run_path)  # a torn tail may go, a committed op may not
         self.ops = JsonlLog(run_path / MEMORY_OPS)
         self.commits = JsonlLog(run_path / MEMORY_COMMITS)
         logged = list(read_jsonl(self.ops.path, MemoryOp))
@@ -267,6 +321,10 @@ class OpsWal:
         self.applied_totals: Counter[str] = Counter()
         for record in committed:
             self.applied_totals.update(record.applied)
+
+    def logged_ops(self) -> list[MemoryOp]:
+        """Every op in the log, read again (the WAL keeps only their ids)."""
+        return list(read_jsonl(self.ops.path, MemoryOp))
 
     def log(self, ops: list[MemoryOp]) -> list[MemoryOp]:
         """Append the ops not logged yet, numbered; returns them (durable on return)."""

@@ -81,6 +81,7 @@ class MemoryFigures(Record):
     adjusted: int = 0
     discarded: int = 0
     version: int = 0
+    failed: int = 0  # trajectories whose memory work failed every attempt (a resume retries them)
 
 
 def errored(status: dict[str, int]) -> int:
@@ -93,8 +94,9 @@ class RunSummary(Record):
 
     LLM usage covers every role: `agent` (the episodes' calls, from the recorded trajectories, so
     resumed runs included) and the memory pipeline's own calls - `build`, `adjust` and `keywords`
-    by distillers, `keywords` for avefact retrieval and `embed` for litellm embeddings - as shipped
-    by the actors of this invocation (a resumed run counts the memory calls of its last part only).
+    by distillers (summed from the commit records, so resumes and actor restarts included, each
+    committed distill once), `keywords` for avefact retrieval and `embed` for litellm embeddings
+    (as shipped by the actors of this invocation).
     `tokens` and `cost_usd` are totals over all roles; the per-role split is in `tokens_by_role`
     and `cost_by_role`. Group figures (the learning curve) count agent calls only.
     """
@@ -189,6 +191,17 @@ def failures_line(summary: RunSummary) -> str:
     return (
         f"llm failed attempts: {'; '.join(parts) or 'none'}; 429s {rate_limited}, "
         f"retries {retries}; episodes errored {bad} of {summary.episodes}"
+    )
+
+
+def memory_failures(summary: RunSummary) -> str | None:
+    """The one-line account of memory work that failed every attempt, or None."""
+    n = summary.memory.failed
+    if not n:
+        return None
+    return (
+        f"memory work of {n} trajectories failed after every retry (summary.json memory.failed); "
+        f"their experience is not in memory; memp run --resume retries it"
     )
 
 

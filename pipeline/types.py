@@ -172,7 +172,7 @@ class Procedure(Record):
         )
 
 
-MemoryOpKind = Literal["add", "adjust", "discard", "stat"]
+MemoryOpKind = Literal["add", "adjust", "discard", "stat", "restore"]
 OP_KINDS: tuple[MemoryOpKind, ...] = get_args(MemoryOpKind)
 
 
@@ -187,3 +187,4 @@ class MemoryOp(Record):
     reason: str = ""
     source_trajectory_id: str | None = None
     seq: int | None = None  # assigned by the writer when logged
+    usage: dict[str, Usage] | None = None  # by role: the LLM calls that made this op

@@ -186,3 +186,27 @@ def test_import_goes_through_the_op_log_and_commits(run: tuple[Path, str], tmp_p
     again = memp("memory", "import", str(pack), "--run-dir", str(path))
     assert '"applied": 0' in again.stdout  # idempotent, and nothing logged twice
     assert len((path / MEMORY_OPS).read_text().splitlines()) == len(lines)
+
+
+def test_restore_is_the_op_that_reactivates_a_discarded_procedure(run: tuple[Path, str]) -> None:
+    path, pid = run
+    res = memp("memory", "restore", pid[:8], "--run-dir", str(path))
+    _one_line_error(res, "is active")
+    discard = MemoryOp(op_id="discard-op-1", kind="discard", procedure_id=pid, reason="test")
+
+    async def drop() -> None:
+        cfg = build_config({"memory": {"embed_dim": 512}}).memory
+        store = await ProcedureStore.open(cfg, path / "qdrant", HashEmbedder(512))
+        await store.apply([discard])
+        await store.close()
+
+    anyio.run(drop)
+    res = memp("memory", "restore", pid[:8], "--run-dir", str(path), "--reason", "a false alarm")
+    assert res.returncode == 0, res.stderr
+    assert f"restored {pid} (was discarded)" in res.stdout
+    logged = MemoryOp.model_validate_json((path / MEMORY_OPS).read_text().splitlines()[-1])
+    assert (logged.kind, logged.procedure_id, logged.reason) == ("restore", pid, "a false alarm")
+    listed = memp("memory", "ls", "--run-dir", str(path), "--status", "active")
+    assert pid[:8] in listed.stdout
+    shown = memp("memory", "history", pid[:8], "--run-dir", str(path))
+    assert "restore" in shown.stdout and "a false alarm" in shown.stdout

@@ -7,7 +7,7 @@ import anyio
 
 from pipeline.orchestrate.committer import MemoryCommitter, Submission
 from pipeline.runlog import MemoryCommit, OpsWal, read_jsonl
-from pipeline.types import MemoryOp
+from pipeline.types import MemoryOp, Usage
 from tests.test_memory_store import GOALS, add, open_store, proc, stat
 
 
@@ -142,3 +142,35 @@ def test_crash_after_applying_before_the_commit_record(tmp_path):
     assert out.applied == {} and out.version == 1
     assert [c.trajectory_ids for c in _commits(tmp_path)] == [[], ["e2"]]
     assert len(_logged(tmp_path)) == 2
+
+
+def _with_usage(i: int, prompt: int) -> list[MemoryOp]:
+    """A distill's ops: its LLM usage rides on the first op, as the distiller sends it."""
+    first, *rest = _ops(i)
+    usage = {"build": Usage(calls=1, prompt_tokens=prompt, completion_tokens=7, cost_usd=0.5)}
+    return [first.model_copy(update={"usage": usage}), *rest]
+
+
+def test_usage_by_role_is_committed_once_whatever_crashes_or_retries(tmp_path):
+    """Summary totals are summed from the commit records: a retried submission (its ops already
+    logged) adds nothing, a replayed tail counts its usage under the replay's commit."""
+
+    async def main():
+        store = await open_store(tmp_path / "qdrant")
+        committer = MemoryCommitter(store, OpsWal(tmp_path))
+        await committer.commit(Submission(_with_usage(0, 100), "e0"))
+        await committer.commit(Submission(_with_usage(0, 999), "e0"))  # redone after a failure
+        committer.wal.log(_with_usage(1, 50))  # logged, then the writer dies
+        await store.close()
+        committer.wal.close()
+        store = await open_store(tmp_path / "qdrant")
+        committer = MemoryCommitter(store, OpsWal(tmp_path))
+        await committer.replay()
+        await committer.commit(Submission(_with_usage(1, 888), "e1"))  # re-distilled: same ids
+        await store.close()
+        committer.wal.close()
+
+    anyio.run(main)
+    usage = [c.usage.get("build", Usage()) for c in _commits(tmp_path)]
+    assert [u.prompt_tokens for u in usage] == [100, 0, 50, 0]
+    assert sum(u.calls for u in usage) == 2 and sum(u.cost_usd for u in usage) == 1.0

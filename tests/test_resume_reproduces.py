@@ -4,12 +4,14 @@ summary.json and the exported memory with an uninterrupted run of the same seed:
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from pipeline.runlog import RunDir
 from tests.pipeline_checks import check_memory, task_ids
 from tests.test_pipeline_ray import PRESET, ROOT, _env, _memp, _wait_lines, ray_address  # noqa: F401
 
@@ -22,10 +24,12 @@ SETS = [
         "metrics.enabled=false", f"env.max_tasks={TASKS}", f"pipeline.group_size={GROUP}",
         "env.step_limit=20", "sim.latency.kind=fixed", "sim.latency.mean_s=0.05",
         "pipeline.episodes_per_worker=3", "pipeline.rollout_workers=2",
+        "memory.update=vanilla",  # every trajectory is memory: group 0 leaves ops to lose
     )
     for arg in ("--set", kv)
 ]  # fmt: skip
-# Wall-clock figures, and memory-role LLM usage (shipped by the actors of the last invocation).
+# Wall-clock figures only: memory-role LLM usage is summed from the commit records, so the
+# build/adjust/keywords tokens and cost of a resumed run equal the uninterrupted run's.
 TIMINGS = {"wall_s"}
 
 
@@ -60,25 +64,57 @@ def reference(ray_address, tmp_path_factory):  # noqa: F811
     return _summary(run_dir), _export(run_dir)
 
 
-@pytest.mark.parametrize("kill_after", [2, GROUP + 2])  # inside group 0, inside group 1
+def _kill_9_after(run_dir: Path, lines: int, address: str) -> None:
+    cmd = _memp(str(PRESET), *SETS, "--run-dir", str(run_dir), "--address", address,
+                "--no-preflight")  # fmt: skip
+    proc = subprocess.Popen(cmd, env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
+    _wait_lines(run_dir / "trajectories.jsonl", lines, proc, timeout=600)  # a busy machine
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("kill_after", "lose_store"),
+    [(2, False), (GROUP + 2, False), (GROUP + 2, True)],  # inside group 0 / 1; qdrant/ deleted
+)
 def test_kill_9_inside_a_group_then_resume_reproduces(
     ray_address,  # noqa: F811
     reference,
     tmp_path,
     kill_after,
+    lose_store,
 ):
     run_dir = tmp_path / "run"
-    cmd = _memp(str(PRESET), *SETS, "--run-dir", str(run_dir), "--address", ray_address,
-                "--no-preflight")  # fmt: skip
-    proc = subprocess.Popen(cmd, env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
-    _wait_lines(run_dir / "trajectories.jsonl", kill_after, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_9_after(run_dir, kill_after, ray_address)
     before = task_ids(run_dir)
     assert kill_after <= len(before) < TASKS
+    if lose_store:  # group 0's memory exists only in the op log now: rebuilt from it
+        assert RunDir.resume(run_dir).recorded_commits()
+        shutil.rmtree(run_dir / "qdrant")
     _run(["--resume", str(run_dir)], ray_address)
     assert sorted(task_ids(run_dir)) == sorted({*task_ids(run_dir)})  # none ran twice
     check_memory(run_dir)
     want_summary, want_memory = reference
     assert _summary(run_dir) == want_summary
     assert _export(run_dir) == want_memory
+
+
+def _files(run_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+
+
+def test_an_op_log_cut_in_the_middle_refuses_the_resume_unchanged(ray_address, tmp_path):  # noqa: F811
+    run_dir = tmp_path / "run"
+    _kill_9_after(run_dir, GROUP + 2, ray_address)  # group 0 committed: its ops are covered
+    ops = run_dir / "memory_ops.jsonl"
+    lines = ops.read_bytes().splitlines(keepends=True)
+    assert len(lines) > 4
+    ops.write_bytes(b"".join(lines[:3]) + lines[3][:25])
+    before = _files(run_dir)
+    cmd = _memp("--resume", str(run_dir), "--address", ray_address, "--no-progress")
+    done = subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and str(ops) in line
+    assert "last good sequence number is 3" in line
+    assert _files(run_dir) == before  # nothing was repaired, truncated or created

@@ -98,7 +98,7 @@ def test_no_network_needed_for_tokens_and_calls():
     # counting (bundled tokenizer) and a sim call must all still work, with no litellm
     # environment but what `import pipeline` sets.
     code = (
-        "import os, socket\n"
+        "import asyncio, os, socket\n"
         "def deny(*a, **k):\n"
         "    raise OSError('network disabled in test')\n"
         "socket.socket.connect = deny\n"
@@ -109,7 +109,7 @@ def test_no_network_needed_for_tokens_and_calls():
         "from pipeline.config import SimConfig\n"
         "sim.register(SimConfig())\n"
         "msgs = [{'role': 'user', 'content': 'Your task is to: put a mug in cabinet.'}]\n"
-        "r = litellm.completion(model='sim/household', messages=msgs)\n"
+        "r = asyncio.run(litellm.acompletion(model='sim/household', messages=msgs))\n"
         "assert r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0\n"
         "print('ok')\n"
     )

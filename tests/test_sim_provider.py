@@ -58,7 +58,7 @@ def test_works_without_extra_kwargs():
     sim.register(SimConfig())
     r = asyncio.run(litellm.acompletion(model="sim/household", messages=agent_messages()))
     assert r.choices[0].message.content
-    r2 = litellm.completion(model="sim/household", messages=agent_messages())
+    r2 = asyncio.run(litellm.acompletion(model="sim/household", messages=agent_messages()))
     assert r2.choices[0].message.content == r.choices[0].message.content
 
 

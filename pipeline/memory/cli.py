@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 import typer
@@ -21,7 +21,7 @@ from pipeline.memory.schema import MemoryStoreError, utility
 from pipeline.memory.stack import MemoryStack
 from pipeline.memory.store import ProcedureStore
 from pipeline.runlog import CONFIG, MEMORY_OPS, QDRANT_DIR, read_jsonl, store_dir
-from pipeline.types import MemoryOp, Procedure
+from pipeline.types import MemoryOp, Procedure, stable_id
 
 memory_app = typer.Typer(help="Inspect, export and import procedural memory.", no_args_is_help=True)
 T = TypeVar("T")
@@ -231,6 +231,29 @@ def export(
     console().print(f"exported {n} procedures to {out}")
 
 
+OpsFor = Callable[[ProcedureStore], Awaitable[list[MemoryOp]]]
+
+
+async def _commit(cfg: MemoryConfig, run_dir: Path, ops: OpsFor) -> Any:
+    """The run's one write path: ops reach memory_ops.jsonl before the store, with a commit."""
+    from pipeline.orchestrate.committer import MemoryCommitter, Submission
+    from pipeline.runlog import OpsWal
+
+    wal = OpsWal(run_dir)  # checks the log before the store is touched
+    try:
+        store = await _open(cfg, run_dir, writable=True)
+    except BaseException:
+        wal.close()
+        raise
+    committer = MemoryCommitter(store, wal)
+    try:
+        await committer.replay()
+        return await committer.commit(Submission(await ops(store)))
+    finally:
+        committer.wal.close()
+        await store.close()
+
+
 @memory_app.command("import")
 def import_(
     pack: Path,
@@ -239,25 +262,40 @@ def import_(
     namespace: NsOpt = None,
 ) -> None:
     """Add a JSONL pack's procedures (idempotent: importing twice changes nothing)."""
+    cfg = _config(run_dir, url, namespace)
 
-    async def body():
-        # The run's one write path: ops reach memory_ops.jsonl before the store, with a commit.
-        from pipeline.orchestrate.committer import MemoryCommitter, Submission
-        from pipeline.runlog import OpsWal
+    async def ops(store: ProcedureStore) -> list[MemoryOp]:
+        return import_ops(read_pack(pack), cfg.namespace)
 
-        cfg = _config(run_dir, url, namespace)
-        ops = import_ops(read_pack(pack), cfg.namespace)
-        store = await _open(cfg, run_dir, writable=True)
-        committer = MemoryCommitter(store, OpsWal(run_dir))
-        try:
-            await committer.replay()
-            return await committer.commit(Submission(ops))
-        finally:
-            committer.wal.close()
-            await store.close()
-
-    out = _run(body)
+    out = _run(lambda: _commit(cfg, run_dir, ops))
     summary = {"applied": sum(out.applied.values()), "skipped": out.skipped,
                "merged": len(out.commit.merged if out.commit else {}),
                "version": out.version}  # fmt: skip
     console().print(f"imported {pack}: {json.dumps(summary)}")
+
+
+@memory_app.command("restore")
+def restore(
+    ident: str,
+    run_dir: RunDirOpt,
+    url: UrlOpt = None,
+    namespace: NsOpt = None,
+    reason: Annotated[str, typer.Option(help="why, kept in its history")] = "restored by user",
+) -> None:
+    """Make a discarded or quarantined procedure active again (the only op that may change it)."""
+    cfg = _readable(run_dir, url, namespace)
+    found: list[Procedure] = []
+
+    async def ops(store: ProcedureStore) -> list[MemoryOp]:
+        proc = await _resolve(store, ident)
+        if proc.status == "active":
+            raise MemoryStoreError(f"procedure {proc.id} is active; only a discarded or "
+                                   "quarantined one can be restored")  # fmt: skip
+        found.append(proc)
+        n = len(await store.history(proc.id))  # restored again later: a new op id
+        op_id = stable_id("restore", proc.id, str(n))
+        return [MemoryOp(op_id=op_id, kind="restore", procedure_id=proc.id, reason=reason)]
+
+    out = _run(lambda: _commit(cfg, run_dir, ops))
+    console().print(f"restored {found[0].id} (was {found[0].status}); memory version {out.version}",
+                    highlight=False)  # fmt: skip

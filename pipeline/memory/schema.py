@@ -20,7 +20,7 @@ STORE_KEYS = (HISTORY_KEY, LAST_OPS_KEY, MEM_VERSION_KEY)
 INDEXED_FIELDS = ("status", "task_type", "namespace")
 STATE_POINT = stable_id("memp-meta", "state")
 
-HistoryKind = Literal["add", "adjust", "discard", "merge"]
+HistoryKind = Literal["add", "adjust", "discard", "merge", "restore"]
 
 
 class MemoryStoreError(MempError, RuntimeError):

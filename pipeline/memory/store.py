@@ -108,6 +108,14 @@ class ProcedureStore:
         if not self.server:
             await self._build_index()
 
+    async def reset(self) -> None:
+        """Drop this namespace's collections and start empty (a rebuild from the op log follows)."""
+        for name in (self.collection, self.meta):
+            await self.client.delete_collection(name)  # no error when it is not there
+        self.version, self.applied_ops, self._active_ids, self._counts = 0, set(), None, {}
+        await self._prepare()  # creates them again (needs the embedder)
+        self._tune_local_storage()
+
     async def _build_index(self) -> None:
         """Rebuild the in-memory index from the stored points (Qdrant is the source of truth)."""
         started = time.perf_counter()

@@ -25,7 +25,7 @@ from pipeline.memory.schema import (
     history_of,
     to_payload,
 )
-from pipeline.types import MemoryOp, Procedure, stable_id
+from pipeline.types import MemoryOp, Procedure, ProcedureStats, stable_id
 
 
 class WritableStore(Protocol):
@@ -64,6 +64,12 @@ class _Entry:
     reembed: bool = False
 
 
+def _life(entry: _Entry) -> list[str]:
+    """What a rule's discard op id is keyed by: a restored procedure can be discarded again."""
+    restores = sum(h.kind == "restore" for h in entry.history)
+    return [entry.proc.id, str(entry.proc.version), *([f"restore-{restores}"] if restores else [])]
+
+
 class BatchWriter:
     """One batch: load touched points, fold ops in order, upsert once, record the batch."""
 
@@ -92,6 +98,8 @@ class BatchWriter:
             return self.result
         await self._load([op.procedure_id for op in fresh])
         await self._embed([op.procedure for op in fresh if op.procedure is not None])
+        restored = {op.procedure_id for op in fresh if op.kind == "restore"}
+        await self._embed([e.proc for pid, e in self.entries.items() if pid in restored])
         await self._prefetch_near(fresh)
         await self._fold(fresh)
         await self._flush()
@@ -154,6 +162,7 @@ class BatchWriter:
             "adjust": self._adjust,
             "discard": self._discard,
             "stat": self._stat,
+            "restore": self._restore,
         }[op.kind]
         changed, derived = await handler(op, entry)
         (self.result.applied.append(op) if changed else self.result.skipped.append(op.op_id))
@@ -265,6 +274,21 @@ class BatchWriter:
         self._touch(entry, op)
         return True, []
 
+    async def _restore(self, op: MemoryOp, entry: _Entry | None) -> tuple[bool, list[MemoryOp]]:
+        """The one op that unfreezes a procedure (`memp memory restore`); its record starts anew,
+        or the discard rule would judge it on the figures that discarded it."""
+        if entry is None or entry.proc.status == "active":
+            return False, []
+        prev = entry.proc
+        entry.proc = prev.model_copy(
+            update={"status": "active", "quarantine_reason": None, "stats": ProcedureStats(),
+                    "updated_at": time.time()}
+        )  # fmt: skip
+        entry.reembed = True  # frozen points keep no vectors
+        self._log(entry, op, "restore", prev)
+        self._touch(entry, op)
+        return True, []
+
     async def _stat(self, op: MemoryOp, entry: _Entry | None) -> tuple[bool, list[MemoryOp]]:
         # A discarded or quarantined procedure is frozen: only an explicit restore may change it.
         if entry is None or op.stats_delta is None or entry.proc.status != "active":
@@ -280,7 +304,7 @@ class BatchWriter:
             and stats.success_ratio < rule.min_success_ratio
         ):
             reason = f"discard rule: retrieved {stats.retrieved}, success {stats.success_ratio:.2f}"
-            op_id = stable_id("discard-rule", entry.proc.id, str(entry.proc.version))
+            op_id = stable_id("discard-rule", *_life(entry))
             return True, [
                 MemoryOp(op_id=op_id, kind="discard", procedure_id=entry.proc.id, reason=reason)
             ]
@@ -296,12 +320,12 @@ class BatchWriter:
         await self._load([v[2] for v in victims])
         return [
             MemoryOp(
-                op_id=stable_id("capacity", pid, str(version)),
+                op_id=stable_id("capacity", *_life(self.entries[pid])),
                 kind="discard",
                 procedure_id=pid,
                 reason="capacity",
             )
-            for _, _, pid, version in victims
+            for _, _, pid, _ in victims
         ]
 
     def _vectors(self, entry: _Entry) -> dict[str, Any]:

@@ -14,19 +14,22 @@ from typing import Protocol
 
 import anyio
 
-from pipeline.memory.schema import ApplyResult
+from pipeline.memory.schema import ApplyResult, MemoryStoreError
 from pipeline.runlog import MemoryCommit, OpsWal
-from pipeline.types import MemoryOp, ProcedureStatus
+from pipeline.types import MemoryOp, ProcedureStatus, Usage
 
 
 class OpStore(Protocol):
     """What the committer needs of a procedure store."""
 
     version: int
+    server: bool
 
     async def apply(self, ops: list[MemoryOp]) -> ApplyResult: ...
 
     async def count(self, status: ProcedureStatus | None = "active") -> int: ...
+
+    async def reset(self) -> None: ...
 
 
 @dataclass
@@ -65,6 +68,27 @@ class MemoryCommitter:
         self.wal = wal
         self._queue: list[_Waiter] = []
         self._lock = anyio.Lock()
+
+    async def reconcile(self, rebuild: bool = False) -> bool:
+        """The op log is the source of truth: a store behind the commit records (missing, stale)
+        is rebuilt from it in embedded mode, or with `rebuild` (server mode refuses without).
+        True: it was rebuilt."""
+        want = self.wal.check.version
+        if self.store.version >= want:
+            return False
+        if self.store.server and not rebuild:
+            raise MemoryStoreError(
+                f"the memory collection is at version {self.store.version} but "
+                f"{self.wal.commits.path.name} records version {want}; rebuild it from "
+                f"{self.wal.ops.path.name} with memp run --resume DIR --rebuild-memory"
+            )
+        await self.store.reset()
+        by_seq = {op.seq: op for op in self.wal.logged_ops()}
+        for c in self.wal.committed:  # batch by batch, as they were first applied
+            if c.first_seq is not None and c.last_seq is not None:
+                seqs = range(c.first_seq, c.last_seq + 1)
+                await self.store.apply([by_seq[s] for s in seqs if s in by_seq])
+        return True
 
     async def replay(self) -> Outcome | None:
         """Apply ops logged before a crash but not committed, and commit them (None: no tail).
@@ -118,9 +142,20 @@ class MemoryCommitter:
             merged=result.merged,
             size=size,
             group=max(groups, default=None),
+            usage=self._usage([*(op for op in ops if op.seq is not None), *logged]),  # replay: tail
         )
         self.wal.commit(record)
         return Outcome(self.store.version, size, discarded, kinds, len(result.skipped), record)
+
+    @staticmethod
+    def _usage(logged: list[MemoryOp]) -> dict[str, Usage]:
+        """By role, of the LLM calls that made the ops this commit logged first (an op is logged
+        once by id, so work redone after a crash or a retry is counted once)."""
+        out: dict[str, Usage] = {}
+        for op in logged:
+            for role, u in (op.usage or {}).items():
+                out[role] = out.get(role, Usage()) + u
+        return out
 
     def totals(self) -> Counter[str]:
         """Op kinds that changed memory over every commit of the run (resumes included)."""

@@ -62,6 +62,7 @@ class Scheduler:
         self.memory_attempts = memory_attempts
         self.pending: set[str] = set()  # trajectory ids sent to memory, commit outstanding
         self.failed: set[str] = set()  # memory work that failed memory_attempts times
+        self.memory_retries = 0  # batches sent again after a failure (an actor died, a model)
         self.buffer: list[Trajectory] = []  # async: recorded, waiting for a full batch
         self.outstanding = 0  # batches sent, not committed or failed
         self.in_flight = 0  # episodes dispatched, not recorded
@@ -165,6 +166,7 @@ class Scheduler:
         self.outstanding -= 1
         self.pending -= batch.ids
         if batch.attempt + 1 < self.memory_attempts:
+            self.memory_retries += 1
             return self._send(batch.trajectories, batch.group, batch.attempt + 1)
         self.failed |= batch.ids
         self._retire(batch)

@@ -81,6 +81,14 @@ class PerfPoint(Record):
     server_cpu_ms_per_step: float | None = None  # --server: the chat server's own CPU, apart
     lockstep_steps_per_s: float | None = None
     streaming_over_lockstep: float | None = None
+    # CPU ms per step by part (pipeline/perf/profile.py), "sim" apart; None: not profiled
+    parts_ms_per_step: dict[str, float] | None = None
+
+    @property
+    def memp_ms_per_step(self) -> float | None:
+        """memp's own CPU per step: all parts but the sim's (the stand-in model's) work."""
+        parts = self.parts_ms_per_step
+        return None if parts is None else sum(v for k, v in parts.items() if k != "sim")
 
 
 class _StepBarrier:
@@ -149,23 +157,55 @@ async def run_lockstep(
     return out
 
 
-def render(points: Sequence[PerfPoint], latency_s: float) -> Any:
+def _table(title: str, columns: dict[str, list[str]]) -> Any:
+    """Right-aligned columns, dropping any that has no figure; headers break only at spaces."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"pipeline throughput, sim lognormal latency mean {latency_s}s")
-    cols = ("concurrency", "steps/s", "eps/s", "ideal eps/s", "ratio", "CPU ms/step",
-            "server CPU ms/step", "lockstep steps/s", "stream/lockstep")  # fmt: skip
-    for col in cols:
-        table.add_column(col, justify="right")
-    for p in points:
-        table.add_row(
-            str(p.concurrency), f"{p.steps_per_s:.1f}", f"{p.eps:.2f}", f"{p.ideal_eps:.2f}",
-            f"{p.ratio:.2f}", f"{p.cpu_ms_per_step:.2f}",
-            "-" if p.server_cpu_ms_per_step is None else f"{p.server_cpu_ms_per_step:.2f}",
-            "-" if p.lockstep_steps_per_s is None else f"{p.lockstep_steps_per_s:.1f}",
-            "-" if p.streaming_over_lockstep is None else f"{p.streaming_over_lockstep:.2f}",
-        )  # fmt: skip
+    kept = {h: v for h, v in columns.items() if any(x != "-" for x in v)}
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, caption=SIM_NOTE)
+    for header in kept:
+        width = max(len(w) for w in header.split())
+        table.add_column(header.replace(" ", "\n"), justify="right", min_width=width, no_wrap=True)
+    for row in zip(*kept.values(), strict=True):
+        table.add_row(*row)
     return table
+
+
+SIM_NOTE = "answers: the offline sim policy, a stand-in for an LLM"
+
+
+def _f(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render(points: Sequence[PerfPoint], latency_s: float, server: bool = False) -> list[Any]:
+    """The throughput table and, when profiled, memp's CPU per step by part."""
+    model = "HTTP chat server" if server else "sim provider"
+    throughput = {
+        "in flight": [str(p.concurrency) for p in points],
+        "steps/s": [f"{p.steps_per_s:.1f}" for p in points],
+        "eps/s": [f"{p.eps:.2f}" for p in points],
+        "ideal eps/s": [f"{p.ideal_eps:.2f}" for p in points],
+        "ratio": [f"{p.ratio:.2f}" for p in points],
+        "CPU ms/step": [f"{p.cpu_ms_per_step:.2f}" for p in points],
+        "server ms/step": [_f(p.server_cpu_ms_per_step, 2) for p in points],
+        "lockstep steps/s": [_f(p.lockstep_steps_per_s, 1) for p in points],
+        "stream/ lockstep": [_f(p.streaming_over_lockstep, 2) for p in points],
+    }
+    tables = [_table(f"pipeline, {model}, latency mean {latency_s}s", throughput)]
+    profiled = [p for p in points if p.parts_ms_per_step is not None]
+    if profiled:
+        from pipeline.perf.profile import SHOWN
+
+        ms = [p.parts_ms_per_step or {} for p in profiled]
+        parts = {"in flight": [str(p.concurrency) for p in profiled]}
+        for k in SHOWN:
+            parts[k.replace("/", "/ ")] = [f"{m.get(k, 0.0):.2f}" for m in ms]
+        parts["memp total"] = [_f(p.memp_ms_per_step, 2) for p in profiled]
+        parts["sim (excl.)"] = [f"{m.get('sim', 0.0):.2f}" for m in ms]
+        tables.append(_table("memp CPU ms per agent step, by part (py-spy)", parts))
+    return tables
 
 
 def breaking_point(points: Sequence[PerfPoint], target: float = 0.9) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +35,10 @@ def _config(value: Any, default: SimConfig) -> SimConfig:
 
 
 class SimLLM(CustomLLM):
-    """Scripted stand-in for a chat model; sees only the messages it is sent."""
+    """Scripted stand-in for a chat model; sees only the messages it is sent.
+
+    Async only (the pipeline calls litellm.acompletion); a sync litellm.completion is refused.
+    """
 
     def __init__(self, default: SimConfig | None = None, default_seed: int = 0) -> None:
         super().__init__()
@@ -90,31 +92,10 @@ class SimLLM(CustomLLM):
         response.usage = litellm.Usage(  # type: ignore[attr-defined]
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
         )
+        # A stamped cost is what litellm reports; its own cost path was a fifth of a sim call.
+        cost = (prompt * cfg.price_in_per_mtok + completion * cfg.price_out_per_mtok) / 1e6
+        response._hidden_params["response_cost"] = cost
         return response
-
-    def completion(  # type: ignore[override]
-        self,
-        model: str,
-        messages: list,
-        api_base: str,
-        custom_prompt_dict: dict,
-        model_response: ModelResponse,
-        print_verbose: Callable,
-        encoding: Any,
-        api_key: Any,
-        logging_obj: Any,
-        optional_params: dict,
-        acompletion: Any = None,
-        litellm_params: Any = None,
-        logger_fn: Any = None,
-        headers: dict | None = None,
-        timeout: Any = None,
-        client: Any = None,
-    ) -> ModelResponse:
-        cfg, reply, delay = self._reply(model, messages, optional_params)
-        if delay:
-            time.sleep(delay)  # sync path only; the async path never blocks
-        return self._fill(model_response, model, messages, cfg, reply)
 
     async def acompletion(  # type: ignore[override]
         self,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.types import MemoryOp, Procedure, ProcedureStats
 
-RevisionKind = Literal["add", "merge", "adjust", "discard"]
+RevisionKind = Literal["add", "merge", "adjust", "discard", "restore"]
 
 
 class Revision(BaseModel):
@@ -89,8 +89,8 @@ class MemoryReplay:
             self._add(op, seq, life, sum_stats=target is not None)
         elif op.kind == "adjust":
             self._adjust(op, seq, life)
-        elif op.kind == "discard":
-            self._discard(op, seq, life)
+        elif op.kind in ("discard", "restore"):
+            self._status(op, seq, life)
         elif op.kind == "stat":
             self._stat(op, seq, life)
 
@@ -132,14 +132,19 @@ class MemoryReplay:
             ),
         )  # fmt: skip
 
-    def _discard(self, op: MemoryOp, seq: int, life: ProcedureLife | None) -> None:
-        if life is None or life.current.status != "active":
+    def _status(self, op: MemoryOp, seq: int, life: ProcedureLife | None) -> None:
+        """discard freezes an active procedure; restore (only) unfreezes it, its record anew."""
+        restore = op.kind == "restore"
+        if life is None or (life.current.status == "active") == restore:
             return
-        content = life.current.model_copy(update={"status": "discarded"})
+        update: dict = {"status": "discarded"}
+        if restore:
+            update = {"status": "active", "quarantine_reason": None, "stats": ProcedureStats()}
+        content = life.current.model_copy(update=update)
         self._revise(
             life,
             Revision(
-                seq=seq, op_id=op.op_id, kind="discard", reason=op.reason,
+                seq=seq, op_id=op.op_id, kind=op.kind, reason=op.reason,
                 trajectory_id=op.source_trajectory_id, version=content.version, content=content,
             ),
         )  # fmt: skip

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,6 +14,7 @@ from pipeline.config import EnvConfig
 from pipeline.envs.alfworld.env import AlfworldEnv, ThreadLimit
 from pipeline.envs.alfworld.games import SPLITS, data_root, game_files, split_tasks
 from pipeline.envs.household.language import HouseholdLanguage
+from pipeline.envs.household.text import Grammar
 from pipeline.types import Task
 
 
@@ -24,7 +24,7 @@ class AlfworldSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data_dir: str | None = None  # default: $ALFWORLD_DATA
-    grammar: Literal["2.1.2", "2.1.1"] = "2.1.2"
+    grammar: Grammar = "2.1.2"
     # Worker threads per process for engine calls. Calls take turns under one lock (TextWorld's
     # parser is not thread-safe), so more than 2 only queues; processes scale with rollout_workers.
     env_threads: int = Field(2, ge=1, le=64)

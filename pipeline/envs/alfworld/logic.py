@@ -11,9 +11,9 @@ import importlib.util
 import re
 from pathlib import Path
 
+from pipeline.envs.household.text import GRAMMARS
 from pipeline.errors import MempError
 
-GRAMMARS: tuple[str, ...] = ("2.1.2", "2.1.1")
 UNKNOWN_GOAL = "UNKNOWN GOAL"
 _MOVE = ('template :: "move {o} to {r}";', 'template :: "put {o} in/on {r}";')
 _MOVED = ("You move the {o.name} to the {r.name}.", "You put the {o.name} in/on the {r.name}.")

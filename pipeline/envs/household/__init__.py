@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,6 +11,7 @@ from pipeline.envs.household.env import HouseholdEnv
 from pipeline.envs.household.language import HouseholdLanguage
 from pipeline.envs.household.solver import SolverError, solve
 from pipeline.envs.household.tasks import SPLITS, split_size, split_tasks
+from pipeline.envs.household.text import Grammar
 from pipeline.types import Task
 
 
@@ -20,7 +20,7 @@ class HouseholdSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grammar: Literal["2.1.2", "2.1.1"] = "2.1.2"  # ALFWorld's text grammar version
+    grammar: Grammar = "2.1.2"  # ALFWorld's text grammar version
 
 
 class HouseholdSuite:

@@ -6,6 +6,7 @@ from pipeline.envs.base import StepResult
 from pipeline.envs.household.goals import Goal
 from pipeline.envs.household.scene import Scene, build_scene
 from pipeline.envs.household.tasks import goal_of
+from pipeline.envs.household.text import GRAMMARS
 from pipeline.envs.household.world import World
 from pipeline.types import Task
 
@@ -18,8 +19,8 @@ class HouseholdEnv:
     """One live household episode. Not thread-safe; one instance per running episode."""
 
     def __init__(self, grammar: str = "2.1.2") -> None:
-        if grammar not in ("2.1.2", "2.1.1"):
-            raise ValueError(f"unknown grammar {grammar!r}; known: 2.1.2, 2.1.1")
+        if grammar not in GRAMMARS:
+            raise ValueError(f"unknown grammar {grammar!r}; known: {', '.join(GRAMMARS)}")
         self.grammar = grammar
         self._world: World | None = None
         self._won = False

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
+# ALFWorld's command grammar versions: 2.1.2 (`move X to Y`, `help`) and 2.1.1 (`put X in/on Y`).
+Grammar = Literal["2.1.2", "2.1.1"]
+GRAMMARS: tuple[str, ...] = get_args(Grammar)
 NOTHING = "Nothing happens."
 WELCOME = "-= Welcome to TextWorld, ALFRED! =-"
 # Grammar 2.1.2's help text, as TextWorld prints it (the grammar's leading newline is dropped).
