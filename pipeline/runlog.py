@@ -326,6 +326,10 @@ class OpsWal:
         """Every op in the log, read again (the WAL keeps only their ids)."""
         return list(read_jsonl(self.ops.path, MemoryOp))
 
+    def commit_records(self) -> list[MemoryCommit]:
+        """Every commit record, read again (the WAL keeps only running totals)."""
+        return list(read_jsonl(self.commits.path, MemoryCommit))
+
     def log(self, ops: list[MemoryOp]) -> list[MemoryOp]:
         """Append the ops not logged yet, numbered; returns them (durable on return)."""
         fresh: list[MemoryOp] = []

@@ -15,7 +15,7 @@ from typing import Protocol
 import anyio
 
 from pipeline.memory.schema import ApplyResult, MemoryStoreError
-from pipeline.runlog import MemoryCommit, OpsWal, read_jsonl
+from pipeline.runlog import MemoryCommit, OpsWal
 from pipeline.types import MemoryOp, ProcedureStatus, Usage
 
 
@@ -84,8 +84,7 @@ class MemoryCommitter:
             )
         await self.store.reset()
         by_seq = {op.seq: op for op in self.wal.logged_ops()}
-        # batch by batch, as they were first applied (the WAL keeps totals, not the records)
-        for c in read_jsonl(self.wal.commits.path, MemoryCommit):
+        for c in self.wal.commit_records():  # batch by batch, as they were first applied
             if c.first_seq is not None and c.last_seq is not None:
                 seqs = range(c.first_seq, c.last_seq + 1)
                 await self.store.apply([by_seq[s] for s in seqs if s in by_seq])
