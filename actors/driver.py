@@ -296,9 +296,8 @@ class Driver:
         memory = MemoryFigures()
         if self.memory_on:
             memory = ray.get(self.fleet.writer.totals.remote())
-            memory = memory.model_copy(
-                update={"failed": len(self.sched.failed - self.sched.committed)}
-            )
+            # A batch counted failed is retired: it never commits later in this run.
+            memory = memory.model_copy(update={"failed": len(self.sched.failed)})
         self._sample(force=True)
         self.telemetry.final_pull(self._call_sources())
         commits = self.rd.recorded_commits()
