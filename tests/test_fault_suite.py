@@ -114,10 +114,22 @@ def _kill(pick, when):
     return fault
 
 
+def _kill_writer_mid_commit(driver: Driver, fleet: Fleet, seen: dict) -> None:
+    """A commit takes milliseconds, too short to hit by polling: freeze the writer while a
+    batch is distilled, give the driver time to push that batch's commit to it, then kill it."""
+    actor = seen["actor"] = fleet.writer
+    seen["pid"] = _pid(actor)
+    _until(lambda: bool(_in_flight(driver)))  # its distills still run: no commit can finish
+    os.kill(seen["pid"], signal.SIGSTOP)
+    _until(lambda: _distilled(driver))
+    time.sleep(1.0)  # the commit's arguments are resolved: the driver pushes it to the writer
+    os.kill(seen["pid"], signal.SIGKILL)
+
+
 FAULTS = {
     "validator": _kill(lambda f: f.validator, lambda d: bool(_in_flight(d))),
     "distiller": _kill(lambda f: f.distillers[0], lambda d: bool(_in_flight(d))),
-    "writer": _kill(lambda f: f.writer, _distilled),
+    "writer": _kill_writer_mid_commit,
 }
 
 
