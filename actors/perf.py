@@ -145,7 +145,8 @@ def _streaming(
                 server_mark = proc_cpu_s(server_pid) if server_pid else 0.0
             _collect(flying, load, finished, send)
         assert mark is not None
-        steps = _steps(workers) - mark[2]
+        stats = ray.get([w.stats.remote() for w in workers])
+        steps = sum(st.agent_calls for st in stats) - mark[2]
         cpu_end = _cpu(all_pids)
         server_cpu = proc_cpu_s(server_pid) - server_mark if server_pid else None
         elapsed = time.perf_counter() - mark[0]
@@ -170,6 +171,7 @@ def _streaming(
             round(1000 * server_cpu / steps, 3) if steps and server_cpu is not None else None
         ),
         parts_ms_per_step=parts,
+        call_limit=sum(st.llm_limit for st in stats),
     )
 
 

@@ -101,6 +101,9 @@ class PerfPoint(Record):
     ratio: float
     cpu_ms_per_step: float
     server_cpu_ms_per_step: float | None = None  # --server: the chat server's own CPU, apart
+    # The workers' adaptive limits on model calls in flight at the window's end, summed: below
+    # `concurrency` when event-loop lag (CPU past its knee) shrank them.
+    call_limit: int | None = None
     lockstep_steps_per_s: float | None = None
     streaming_over_lockstep: float | None = None
     # CPU ms per step by part (pipeline/perf/profile.py), "sim" apart; None: not profiled
@@ -212,6 +215,7 @@ def render(points: Sequence[PerfPoint], latency_s: float, server: bool = False) 
         "ratio": [f"{p.ratio:.2f}" for p in points],
         "CPU ms/step": [f"{p.cpu_ms_per_step:.2f}" for p in points],
         "server ms/step": [_f(p.server_cpu_ms_per_step, 2) for p in points],
+        "call limit": ["-" if p.call_limit is None else str(p.call_limit) for p in points],
         "lockstep steps/s": [_f(p.lockstep_steps_per_s, 1) for p in points],
         "stream/ lockstep": [_f(p.streaming_over_lockstep, 2) for p in points],
     }
