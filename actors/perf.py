@@ -47,6 +47,9 @@ def _cpu(pids: list[int]) -> dict[int, float]:
 class PerfWorkerImpl(RolloutWorkerImpl):
     """A rollout worker that also plays lockstep batches: the baseline stays with the benchmark."""
 
+    async def node(self) -> str:
+        return ray.get_runtime_context().get_node_id()
+
     async def lockstep(self, tasks: list[Any]) -> dict[str, Any]:
         """The same episodes, every step waiting for the batch's slowest call."""
         started = time.perf_counter()
@@ -152,6 +155,7 @@ def _streaming(
         elapsed = time.perf_counter() - mark[0]
     cpu_by_pid = {pid: cpu_end[pid] - mark[1][pid] for pid in all_pids}
     cpu = sum(cpu_by_pid.values())
+    nodes = len(set(ray.get([w.node.remote() for w in workers])))
     for w in workers:
         ray.kill(w)
     mean_steps = sum(finished) / len(finished) if finished else float(cfg.env.step_limit)
@@ -172,6 +176,7 @@ def _streaming(
         ),
         parts_ms_per_step=parts,
         call_limit=sum(st.llm_limit for st in stats),
+        nodes=nodes,
     )
 
 

@@ -104,6 +104,7 @@ class PerfPoint(Record):
     # The workers' adaptive limits on model calls in flight at the window's end, summed: below
     # `concurrency` when event-loop lag (CPU past its knee) shrank them.
     call_limit: int | None = None
+    nodes: int = 1  # Ray nodes hosting the rollout workers
     lockstep_steps_per_s: float | None = None
     streaming_over_lockstep: float | None = None
     # CPU ms per step by part (pipeline/perf/profile.py), "sim" apart; None: not profiled
@@ -209,6 +210,7 @@ def render(points: Sequence[PerfPoint], latency_s: float, server: bool = False) 
     model = "HTTP chat server" if server else "sim provider"
     throughput = {
         "in flight": [str(p.concurrency) for p in points],
+        "nodes": [str(p.nodes) if p.nodes > 1 else "-" for p in points],
         "steps/s": [f"{p.steps_per_s:.1f}" for p in points],
         "eps/s": [f"{p.eps:.2f}" for p in points],
         "ideal eps/s": [f"{p.ideal_eps:.2f}" for p in points],
