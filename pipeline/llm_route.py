@@ -3,9 +3,11 @@ safe (resolved once per endpoint), else litellm.acompletion for every other prov
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import litellm
 from litellm.litellm_core_utils.exception_mapping_utils import exception_type
 
@@ -99,6 +101,89 @@ def custom_call(model: str, handler: Any) -> Call:
     return call
 
 
+# What a self-hosted OpenAI-compatible request may carry on the direct route; anything else
+# (user-set litellm params, streaming, extra headers) goes through acompletion.
+_HTTP_PARAMS = frozenset({"temperature", "max_tokens", "tools", "response_format", "seed"})
+
+
+def openai_http_call(model: str, api_base: str) -> Call:
+    """litellm's shared HTTP handler (BaseLLMHTTPHandler) with its OpenAI chat config, for an
+    `openai/` model at an api_base: the request/response transforms, error classes and pooled
+    httpx client acompletion would use, without its wrapper, thread-pool hop and cost path.
+    Usage is the server's; memp prices it once from the price map."""
+    import datetime
+    import uuid
+
+    from litellm.litellm_core_utils.litellm_logging import Logging
+    from litellm.main import base_llm_http_handler
+
+    config = litellm.OpenAIGPTConfig()
+    bare = model.partition("/")[2]
+
+    async def call(kwargs: dict[str, Any]) -> Any:
+        extra = {k for k, v in kwargs.items() if v is not None} - _NOT_PARAMS - _HTTP_PARAMS
+        if extra:
+            return await via_acompletion(kwargs)
+        messages = kwargs["messages"]
+        wanted = {k: kwargs[k] for k in _HTTP_PARAMS if kwargs.get(k) is not None}
+        try:
+            params = config.map_openai_params(wanted, {}, bare, drop_params=True)
+            logging_obj = Logging(
+                model=bare,
+                messages=messages,
+                stream=False,
+                call_type="acompletion",
+                start_time=datetime.datetime.now(),
+                litellm_call_id=str(uuid.uuid4()),
+                function_id="",
+            )
+            return await base_llm_http_handler.completion(
+                model=bare,
+                messages=messages,
+                api_base=api_base,
+                custom_llm_provider="openai",
+                model_response=litellm.ModelResponse(),
+                encoding=None,
+                logging_obj=logging_obj,
+                optional_params=params,
+                timeout=kwargs.get("timeout") or 600.0,
+                litellm_params={},
+                acompletion=True,
+                api_key=kwargs.get("api_key"),
+                headers={},
+                provider_config=config,
+            )
+        except Exception as exc:
+            raise exception_type(
+                model=model, original_exception=_as_sdk_error(exc), custom_llm_provider="openai"
+            ) from exc
+
+    return call
+
+
+def _as_sdk_error(exc: Exception) -> Exception:
+    """An HTTP error whose message is the whole JSON body, told as the OpenAI SDK tells it (the
+    body's error.message, the error object as body, the real response): exception_type reads
+    words like "rate_limit" in the text, so the two routes must hand it the same text."""
+    from litellm.llms.base_llm.chat.transformation import BaseLLMException
+
+    if not isinstance(exc, BaseLLMException):
+        return exc
+    raw = exc.__context__  # litellm raised it while handling httpx's error: the real response
+    if isinstance(raw, httpx.HTTPStatusError):
+        exc.response = raw.response
+    try:
+        error = json.loads(exc.message).get("error")
+    except (ValueError, AttributeError, TypeError):  # a plain-text body: the SDK names the status
+        error = {"message": f"Error code: {exc.status_code}"}
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+        return exc
+    exc.message = error["message"]
+    exc.args = (exc.message,)
+    exc.body = error if len(error) > 1 else None
+    return exc
+
+
 _routes: dict[tuple[str, str | None], Call | None] = {}
 
 
@@ -111,5 +196,10 @@ def route(model: str, api_base: str | None) -> Call:
     key = (model, api_base)
     if key not in _routes:
         handler = _sim_handler(model) if model.startswith("sim/") else None
-        _routes[key] = custom_call(model, handler) if handler is not None else None
+        if handler is not None:
+            _routes[key] = custom_call(model, handler)
+        elif api_base and model.startswith("openai/"):
+            _routes[key] = openai_http_call(model, api_base)
+        else:
+            _routes[key] = None
     return _routes[key] or via_acompletion
