@@ -44,6 +44,9 @@ class FrozenArchive:
         # batches, which the run's memory_ops.jsonl replays idempotently (as for the collections).
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # sqlite's default page cache (2 MB) fills as the file grows: a slow RSS climb over a
+        # soak. Lookups touch a few B-tree pages each; 256 KB keeps the hot inner ones.
+        self.db.execute("PRAGMA cache_size=-256")
         self.db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -294,11 +294,13 @@ class ProcedureStore(StoreReads):
         if self.archive is None:  # server: frozen points stay, without vectors
             await self.client.upsert(self.collection, points)
             return
-        live = [p for p in points if (p.payload or {}).get("status", "active") == "active"]
-        frozen = [str(p.id) for p in points if p not in live]
+        live, gone = [], []
+        for p in points:
+            (live if (p.payload or {}).get("status", "active") == "active" else gone).append(p)
+        frozen = [str(p.id) for p in gone]
         # Archive first, then the live side: a crash between leaves a point in both places,
         # and the next open keeps the newer write (_migrate).
-        self.archive.put((str(p.id), p.payload or {}) for p in points if p not in live)
+        self.archive.put((str(p.id), p.payload or {}) for p in gone)
         if live:
             await self.client.upsert(self.collection, live)
         if frozen:
