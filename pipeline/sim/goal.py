@@ -105,7 +105,9 @@ class Goal:
         return 2 if self.task_type == "pick_two_obj_and_place" else 1
 
 
-@lru_cache(maxsize=4096)
+# Per episode in flight: an endless split has more goals than any cap, and a cap of 4,096 (1,024)
+# still filled in a soak after 3,000 (2,000) episodes per worker.
+@lru_cache(maxsize=256)
 def parse_goal(text: str) -> Goal:
     """Read a goal such as "put a clean mug in cabinet."; unknown wording gives task_type ""."""
     line = text.strip().lower().rstrip(".").strip()

@@ -76,7 +76,12 @@ def _infer_goal(text: str) -> Goal | None:
     return find_goal(text)
 
 
-@lru_cache(maxsize=1024)
+# Small caps: keys carry the retrieved memory text (KBs), and a bigger cache only filled for
+# thousands of episodes of an endless run (growth, not speed: a retrieval repeats within episodes).
+MEMORY_CACHE = 256
+
+
+@lru_cache(maxsize=MEMORY_CACHE)
 def parse_memory(text: str) -> tuple[Block, ...]:
     """Split the memory slot into procedures (tolerant: no markers means one block)."""
     low = text.lower()
@@ -121,7 +126,7 @@ def _mentions(line: str, obj: str) -> bool:
     return bool(obj) and re.search(rf"\b{re.escape(obj)}(?:s|es)?\b", line) is not None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=MEMORY_CACHE)  # per episode (memory, goal, scene); its plan is cached anyway
 def hints_for(memory: str, goal: Goal, receptacles: tuple[str, ...]) -> MemoryHints:
     """Read the memory slot against this goal and this scene's receptacles."""
     if not memory.strip():

@@ -13,9 +13,11 @@ _COUNT_MODEL = "gpt-4o-mini"  # a bundled tiktoken encoding: offline and close t
 _PER_MESSAGE = 3  # litellm's per-message overhead; a whole list adds 3 more for the reply priming
 # Keyed by the message's hash, not its text: a finished episode's messages are freed with it
 # (an endless run's rollout worker grew ~5 MB per 1,000 episodes holding them until the cap).
-# A 64-bit hash collision among 65,536 live keys (~1e-10) would only misprice a sim call.
+# 8,192 keys hold 32 episodes in flight per worker many times over and fill in a few hundred
+# episodes; at 65,536 (~10 MB) a soak's worker was still filling it after 4,800 episodes.
+# A 64-bit hash collision among 8,192 live keys (~1e-12) would only misprice a sim call.
 _cache: OrderedDict[int, int] = OrderedDict()
-_CACHE_MAX = 65536
+_CACHE_MAX = 8192
 
 
 def _message_tokens(role: str, content: str) -> int:

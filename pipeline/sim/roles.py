@@ -25,8 +25,12 @@ _SCRIPT_MARK = SCRIPT_SYSTEM.splitlines()[0][:40]
 _ADJUST_MARK = ADJUST_SYSTEM.splitlines()[0][:40]
 _KEYWORDS_MARK = KEYWORDS_SYSTEM.splitlines()[0][:40]
 _OLD_MOVE = MOVE_CMD["2.1.1"]
+# One plan per episode, needed only while it is in flight (32 per worker by default): at 8,192 an
+# endless soak's rollout worker was still filling the cap after 4,800 episodes. An
+# evicted plan is redrawn from the same key, so a smaller cap costs CPU above 512 in flight, not
+# results; LRU keeps the plans of running episodes.
 _plans: OrderedDict[bytes, Plan] = OrderedDict()
-_PLANS_MAX = 8192
+_PLANS_MAX = 512
 
 
 def role_of(messages: list[dict[str, str]]) -> str:
@@ -60,7 +64,9 @@ def _agent(cfg: SimConfig, seed: int, messages: list[dict[str, str]]) -> str:
     key = digest(seed, head, b"episode" + cfg_key)
     plan = _plans.get(key)
     start = start_belief(task)
-    if plan is None:
+    if plan is not None:
+        _plans.move_to_end(key)
+    else:
         hints = (
             hints_for(memory, start.goal, tuple(start.receptacles)) if start.goal else MemoryHints()
         )
