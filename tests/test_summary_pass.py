@@ -43,7 +43,7 @@ def _traj(i: int, rng: random.Random) -> Trajectory:
 
 
 def _commits(trajs: list[Trajectory], rng: random.Random) -> list[MemoryCommit]:
-    """Batches of ids in task order, a seed commit, a retried batch committed twice, one unknown id."""
+    """Batches of ids in order, a seed commit, a retried batch committed twice, an unknown id."""
     out = [MemoryCommit(version=1, size=3)]  # a seed pack: no trajectories
     ids = [t.id for t in trajs]
     for n, first in enumerate(range(0, len(ids) - 5, 5)):  # the last 5 never commit
