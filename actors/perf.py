@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import ray
 
+from actors.fleet import SPREAD_CPUS
 from actors.messages import EpisodeRequest, EpisodeResult
 from actors.rollout import RolloutWorkerImpl, rollout_worker_cls
-from actors.session import start_ray
+from actors.session import driver_node_affinity, start_ray
+from actors.writer import memory_writer_cls
 from pipeline.config import RunConfig
 from pipeline.envs import get_suite
 from pipeline.perf.chat_server import server_process
@@ -24,6 +28,7 @@ from pipeline.perf.pipeline import (
     perf_config,
     proc_cpu_s,
     run_lockstep,
+    write_seed_pack,
 )
 from pipeline.perf.profile import per_step, sampling
 
@@ -42,6 +47,9 @@ def _cpu(pids: list[int]) -> dict[int, float]:
 class PerfWorkerImpl(RolloutWorkerImpl):
     """A rollout worker that also plays lockstep batches: the baseline stays with the benchmark."""
 
+    async def node(self) -> str:
+        return ray.get_runtime_context().get_node_id()
+
     async def lockstep(self, tasks: list[Any]) -> dict[str, Any]:
         """The same episodes, every step waiting for the batch's slowest call."""
         started = time.perf_counter()
@@ -49,11 +57,33 @@ class PerfWorkerImpl(RolloutWorkerImpl):
         return {"wall_s": time.perf_counter() - started, "steps": [t.n_steps for t in trajs]}
 
 
-def _workers(cfg: RunConfig) -> tuple[list[Any], list[int]]:
+def _workers(cfg: RunConfig, writer: str | None = None) -> tuple[list[Any], list[int]]:
+    """Rollout workers spread over the cluster's nodes (a token CPU share makes SPREAD apply)."""
     cls = rollout_worker_cls(cfg, PerfWorkerImpl)
     conf = cfg.model_dump(mode="json")
-    workers = [cls.remote(conf, i, None) for i in range(cfg.pipeline.rollout_workers)]
+    spread = cls.options(scheduling_strategy="SPREAD", num_cpus=SPREAD_CPUS)
+    workers = [spread.remote(conf, i, writer) for i in range(cfg.pipeline.rollout_workers)]
     return workers, ray.get([w.ready.remote() for w in workers])
+
+
+@contextlib.contextmanager
+def _writer(cfg: RunConfig) -> Any:
+    """With memory on: a writer actor holding the seed pack, which serves every retrieval."""
+    if not cfg.memory.enabled:
+        yield None, []
+        return
+    name = f"memp-perf-writer-{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory(prefix="memp-perf-run-") as run_path:
+        writer = (
+            memory_writer_cls()
+            .options(name=name, scheduling_strategy=driver_node_affinity())
+            .remote(cfg.model_dump(mode="json"), run_path)
+        )
+        ray.get(writer.version.remote())  # the pack is imported before the first episode
+        try:
+            yield name, [ray.get(writer.ready.remote())]
+        finally:
+            ray.kill(writer)
 
 
 def _steps(workers: list[Any]) -> int:
@@ -74,7 +104,24 @@ def streaming(
     Steps, not finished episodes, are counted: with episodes ~30 model latencies long, a short
     window of finishes over-samples short episodes; the step rate is steady after one latency.
     """
-    workers, pids = _workers(cfg)
+    with _writer(cfg) as (writer, writer_pids):
+        return _streaming(cfg, concurrency, warmup_s, window_s, server_pid, profile, keep,
+                          writer, writer_pids)  # fmt: skip
+
+
+def _streaming(
+    cfg: RunConfig,
+    concurrency: int,
+    warmup_s: float,
+    window_s: float,
+    server_pid: int | None,
+    profile: bool,
+    keep: Path | None,
+    writer: str | None,
+    writer_pids: list[int],
+) -> PerfPoint:
+    workers, pids = _workers(cfg, writer)
+    pids = [*pids, *writer_pids]  # the writer serves retrievals: its CPU is memp's
     all_pids = [os.getpid(), *pids, *_ray_system_pids()]
     tasks = iter(get_suite(cfg.env).tasks("endless"))
     load = [0] * len(workers)
@@ -101,12 +148,14 @@ def streaming(
                 server_mark = proc_cpu_s(server_pid) if server_pid else 0.0
             _collect(flying, load, finished, send)
         assert mark is not None
-        steps = _steps(workers) - mark[2]
+        stats = ray.get([w.stats.remote() for w in workers])
+        steps = sum(st.agent_calls for st in stats) - mark[2]
         cpu_end = _cpu(all_pids)
         server_cpu = proc_cpu_s(server_pid) - server_mark if server_pid else None
         elapsed = time.perf_counter() - mark[0]
     cpu_by_pid = {pid: cpu_end[pid] - mark[1][pid] for pid in all_pids}
     cpu = sum(cpu_by_pid.values())
+    nodes = len(set(ray.get([w.node.remote() for w in workers])))
     for w in workers:
         ray.kill(w)
     mean_steps = sum(finished) / len(finished) if finished else float(cfg.env.step_limit)
@@ -126,6 +175,8 @@ def streaming(
             round(1000 * server_cpu / steps, 3) if steps and server_cpu is not None else None
         ),
         parts_ms_per_step=parts,
+        call_limit=sum(st.llm_limit for st in stats),
+        nodes=nodes,
     )
 
 
@@ -168,18 +219,23 @@ def bench_pipeline(
     server: bool = False,
     profile: bool = True,
     profile_out: Path | None = None,
+    memory: int = 0,
 ) -> list[PerfPoint]:
     """Streaming at each concurrency; the lockstep baseline where asked (it is slow by design).
 
-    server: the agent calls a local OpenAI-compatible chat server (own process) over HTTP."""
+    server: the agent calls a local OpenAI-compatible chat server (own process) over HTTP.
+    memory: every episode first retrieves from a store seeded with this many procedures."""
     with contextlib.ExitStack() as stack:
-        url, pid = None, None
+        url, pid, pack = None, None, None
+        if memory:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="memp-perf-")))
+            pack = write_seed_pack(tmp / "seed.jsonl", memory)
         if server:
             os.environ.setdefault(SERVER_KEY_ENV, "perf-unused")  # before Ray: workers inherit it
             url, pid = stack.enter_context(server_process(latency_s, sigma))
         start_ray(address)
         return _levels(concurrencies, workers, latency_s, sigma, warmup_s, window_s,
-                       lockstep_at or [], url, pid, profile, profile_out)  # fmt: skip
+                       lockstep_at or [], url, pid, profile, profile_out, pack)  # fmt: skip
 
 
 def _levels(
@@ -194,10 +250,11 @@ def _levels(
     pid: int | None,
     profile: bool,
     profile_out: Path | None,
+    pack: Path | None = None,
 ) -> list[PerfPoint]:
     points = []
     for c in concurrencies:
-        cfg = perf_config(c, workers, latency_s, sigma, url)
+        cfg = perf_config(c, workers, latency_s, sigma, url, pack)
         keep = profile_out / f"in-flight-{c}" if profile_out else None
         point = streaming(cfg, c, warmup_s, window_s, pid, profile, keep)
         if c in lockstep_at:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import ray
 
 from pipeline.memory.retrieve import Retrieval, RetrievePolicy
 from pipeline.memory.stack import MemoryStack
 from pipeline.memory.store import ProcedureStore
+from pipeline.orchestrate.deadline import call_until
 from pipeline.types import Procedure, Task
-
-WRITER_RETRIES = 20  # x 0.5 s: rides out a writer restart (it replays its WAL on start)
 
 
 class MemoryReader:
@@ -53,14 +51,13 @@ class MemoryReader:
         return await self._ask("get", ids)
 
     async def _ask(self, method: str, arg: Any) -> Any:
-        for attempt in range(WRITER_RETRIES):
-            try:
-                return await getattr(self.writer, method).remote(arg)
-            except ray.exceptions.RayActorError:
-                if attempt == WRITER_RETRIES - 1:
-                    raise
-                await anyio.sleep(0.5)
-        raise AssertionError("unreachable")
+        """Through the writer actor, riding out its restarts until WRITER_DEADLINE_S."""
+
+        async def call() -> Any:
+            return await getattr(self.writer, method).remote(arg)
+
+        what = f"the memory writer (asked to {method})"
+        return await call_until(call, (ray.exceptions.RayActorError,), what)
 
     async def close(self) -> None:
         if self.store is not None:

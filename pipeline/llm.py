@@ -15,17 +15,11 @@ import anyio
 import litellm
 from pydantic import Field
 
+from pipeline import llm_route
 from pipeline.config import ModelConfig, SimConfig
 from pipeline.limiter import AdaptiveLimiter, loop_lag_s
 from pipeline.llm_errors import RETRYABLE, LLMError, backoff_s, classify, one_line, retry_after_s
 from pipeline.types import Record, ToolCall, Usage
-
-try:  # litellm's own flag for calls it makes itself; a litellm without it just logs every call
-    from litellm._internal_context import is_internal_call as _internal_call
-except ImportError:  # pragma: no cover
-    from contextvars import ContextVar
-
-    _internal_call = ContextVar("memp_unused_internal_call", default=False)
 
 log = logging.getLogger(__name__)
 
@@ -104,29 +98,6 @@ def supports_json_schema(cfg: ModelConfig) -> bool:
         return False
 
 
-def litellm_callbacks() -> bool:
-    """Whether the user registered litellm callbacks (then litellm's per-call logging runs)."""
-    return any(
-        getattr(litellm, name, None)
-        for name in ("callbacks", "input_callback", "success_callback", "failure_callback",
-                     "_async_input_callback", "_async_success_callback", "_async_failure_callback")
-    )  # fmt: skip
-
-
-@contextlib.contextmanager
-def _quiet_litellm() -> Any:
-    """litellm skips its per-call logging payload and callbacks for a call it marks internal:
-    with no callback registered nobody reads them, and they were a third of its CPU per call."""
-    if litellm_callbacks():
-        yield
-        return
-    token = _internal_call.set(True)
-    try:
-        yield
-    finally:
-        _internal_call.reset(token)
-
-
 class LLMClient:
     """Calls one configured model; every litellm call in memp goes through here."""
 
@@ -184,7 +155,8 @@ class LLMClient:
             kwargs["tools"] = tools
         if response_format is not None:
             kwargs["response_format"] = response_format
-        response = await self._with_retries(role, lambda: litellm.acompletion(**kwargs))
+        call = llm_route.route(self.cfg.model, self.cfg.api_base)
+        response = await self._with_retries(role, lambda: call(kwargs))
         message = response.choices[0].message
         return LLMResult(
             text=message.content or "",
@@ -203,7 +175,9 @@ class LLMClient:
             "num_retries": 0,
             **{k: v for k, v in self._extra.items() if k in ("api_base", "api_key")},
         }
-        response = await self._with_retries("embed", lambda: litellm.aembedding(**kwargs))
+        response = await self._with_retries(
+            "embed", lambda: llm_route.quiet(litellm.aembedding, kwargs)
+        )
         vectors = [list(item["embedding"]) for item in response.data]
         return vectors, self._usage(response)
 
@@ -215,8 +189,7 @@ class LLMClient:
             started = time.perf_counter()
             try:
                 async with self.limiter.limiter:
-                    with _quiet_litellm():
-                        response = await call()
+                    response = await call()
             except anyio.get_cancelled_exc_class():
                 # An episode timeout or shutdown hung up mid-call: the attempt still happened
                 # (its tokens, billed or not, are unknown to a client that stopped listening).

@@ -312,22 +312,28 @@ class OpsWal:
 
     memory_ops.jsonl holds every op once, by op id; memory_commits.jsonl records finished batches.
     Ops after the last commit's seq were logged but maybe not applied: `uncommitted` replays them.
+    It holds no per-op state beyond the ops no commit covers yet: whether an older op is logged
+    is the store's to answer (every committed op is applied there), so an endless run stays small.
     """
 
     def __init__(self, run_path: Path) -> None:
         self.check = check_memory_log(run_path)  # a torn tail may go, a committed op may not
         self.ops = JsonlLog(run_path / MEMORY_OPS)
         self.commits = JsonlLog(run_path / MEMORY_COMMITS)
-        logged = list(read_jsonl(self.ops.path, MemoryOp))
-        committed = list(read_jsonl(self.commits.path, MemoryCommit))
-        self.logged_ids = {op.op_id for op in logged}
-        self.next_seq = 1 + max((op.seq or 0 for op in logged), default=0)
-        done = max((c.last_seq or 0 for c in committed), default=0)
-        self.uncommitted = [op for op in logged if (op.seq or 0) > done]
         # Running totals, not the records: an endless run commits forever.
         self.applied_totals: Counter[str] = Counter()
-        for record in committed:
+        done = 0
+        for record in read_jsonl(self.commits.path, MemoryCommit):
             self.applied_totals.update(record.applied)
+            done = max(done, record.last_seq or 0)
+        self.next_seq = 1
+        self.uncommitted: list[MemoryOp] = []
+        for op in read_jsonl(self.ops.path, MemoryOp):
+            self.next_seq = max(self.next_seq, (op.seq or 0) + 1)
+            if (op.seq or 0) > done:
+                self.uncommitted.append(op)
+        # op id -> seq of ops logged that no commit record covers yet (the tail, failed batches)
+        self.pending: dict[str, int] = {op.op_id: op.seq or 0 for op in self.uncommitted}
 
     def logged_ops(self) -> list[MemoryOp]:
         """Every op in the log, read again (the WAL keeps only their ids)."""
@@ -337,21 +343,25 @@ class OpsWal:
         """Every commit record, read again (the WAL keeps only running totals)."""
         return list(read_jsonl(self.commits.path, MemoryCommit))
 
-    def log(self, ops: list[MemoryOp]) -> list[MemoryOp]:
-        """Append the ops not logged yet, numbered; returns them (durable on return)."""
+    def log(self, ops: list[MemoryOp], applied: set[str] | frozenset[str] = frozenset()) -> list:
+        """Append the ops not logged yet, numbered; returns them (durable on return). `applied`:
+        ids the store holds (logged when they were committed, so not logged again)."""
         fresh: list[MemoryOp] = []
         for op in ops:
-            if op.op_id in self.logged_ids:
+            if op.op_id in self.pending or op.op_id in applied:
                 continue
-            self.logged_ids.add(op.op_id)
+            self.pending[op.op_id] = self.next_seq
             fresh.append(op.model_copy(update={"seq": self.next_seq}))
             self.next_seq += 1
         self.ops.append_many(fresh)
         return fresh
 
-    def commit(self, record: MemoryCommit) -> None:
+    def commit(self, record: MemoryCommit, op_ids: list[str] | None = None) -> None:
+        """Append a commit record; `op_ids` (the batch's) are no longer pending."""
         self.commits.append(record)
         self.applied_totals.update(record.applied)
+        for op_id in op_ids or []:
+            self.pending.pop(op_id, None)
 
     def close(self) -> None:
         self.ops.close()

@@ -28,7 +28,7 @@ async def _store_state(run_dir: Path) -> tuple[set[str], list[str], list[Procedu
     try:
         procs = await store.all()
         history = [h.op_id for p in procs for h in await store.history(p.id)]
-        return set(store.applied_ops), history, procs
+        return set(await store.applied_ids()), history, procs
     finally:
         await store.close()
 

@@ -55,7 +55,7 @@ async def _state(store) -> dict:
     for p in await store.all():
         history = [h.model_dump(exclude={"at", "previous"}) for h in await store.history(p.id)]
         procs[p.id] = (p.model_dump(exclude={"updated_at"}), history)
-    return {"version": store.version, "procs": procs, "applied": sorted(store.applied_ops)}
+    return {"version": store.version, "procs": procs, "applied": await store.applied_ids()}
 
 
 async def _reopen(run: Path, **kw) -> tuple[dict, bool]:

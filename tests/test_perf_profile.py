@@ -14,6 +14,7 @@ def test_innermost_claimed_frame_names_the_part() -> None:
     llm = f"{agent};complete (/x/pipeline/llm.py:1);acompletion (/v/litellm/main.py:9)"
     assert part_of(llm) == "model client"
     assert part_of(f"{llm};acompletion (/x/pipeline/sim/provider.py:130)") == "sim"
+    assert part_of(f"{agent};call (/x/pipeline/llm_route.py:70)") == "model client"
     assert part_of(f"{agent};step (/x/pipeline/envs/household/env.py:5)") == "env"
     assert part_of(f"{agent};parse (/x/pipeline/envs/household/language.py:5)") == "prompt/parse"
     assert part_of(f"{agent};validate (/v/pydantic/main.py:3)") == "prompt/parse"

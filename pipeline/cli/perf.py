@@ -121,6 +121,9 @@ def perf_pipeline(
     ] = False,
     profile: Annotated[bool, typer.Option(help="memp's CPU per step by part (py-spy)")] = True,
     profile_out: Annotated[Path | None, typer.Option(help="keep raw py-spy stacks here")] = None,
+    memory: Annotated[
+        int, typer.Option(help="procedures in a seeded store each episode retrieves from (0: off)")
+    ] = 0,
 ) -> None:
     """Streaming episodes/s vs the latency-bound ideal, CPU ms per step, and vs lockstep batches."""
     from actors.perf import bench_pipeline  # the Ray layer; pipeline/ itself never imports ray
@@ -131,7 +134,7 @@ def perf_pipeline(
     points = bench_pipeline(
         levels, workers=workers, latency_s=latency, sigma=sigma, warmup_s=warmup,
         window_s=window, lockstep_at=lock, address=address, server=server, profile=profile,
-        profile_out=profile_out,
+        profile_out=profile_out, memory=memory,
     )  # fmt: skip
     for table in render(points, latency, server):
         console.print(table)

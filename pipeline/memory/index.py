@@ -163,6 +163,17 @@ class ActiveIndex:
         if self.dead > 1024 and self.dead > self.n - self.dead:
             self._compact()
 
+    def forget(self, ids: Iterable[str]) -> None:
+        """Drop points that left the collection (frozen ones move to the archive)."""
+        for pid in ids:
+            old = self.status.pop(pid, None)
+            if old is not None:
+                self.status_counts[old] -= 1
+            self.rank.pop(pid, None)
+            self._kill(pid)
+        if self.dead > 1024 and self.dead > self.n - self.dead:
+            self._compact()
+
     def _set_status(self, pid: str, payload: dict[str, Any], vectors: dict, raw: bool) -> None:
         status = payload.get("status", "active")
         old = self.status.get(pid)

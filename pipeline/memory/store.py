@@ -1,65 +1,69 @@
-"""The procedure store: one async Qdrant implementation for embedded (path) and server mode."""
+"""The procedure store: one async Qdrant implementation for embedded (path) and server mode.
+
+Embedded mode keeps only active procedures in the local collection (which local Qdrant holds in
+RAM) and moves frozen ones, applied op ids and the version to an sqlite archive beside it
+(archive.py); a server holds them all itself, as the namespace's record shared by its writers.
+"""
 
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
-import numpy as np
 from qdrant_client import AsyncQdrantClient
 from qdrant_client import models as qm
 
 from pipeline.config import MemoryConfig
+from pipeline.memory.archive import FrozenArchive, newer
 from pipeline.memory.embed import Embedder, embedder_dim
-from pipeline.memory.index import ActiveIndex, RankKey, load_index
+from pipeline.memory.index import ActiveIndex, load_index
+from pipeline.memory.reads import StoreReads, status_filter
 from pipeline.memory.schema import (
     FACTS_VECTOR,
     INDEXED_FIELDS,
     QUERY_VECTOR,
     STATE_POINT,
     ApplyResult,
-    HistoryEntry,
     MemoryStoreError,
     batch_point,
     collection_names,
-    from_payload,
-    history_of,
-    utility,
 )
 from pipeline.memory.writer import BatchWriter  # the write path lives in its own module
-from pipeline.types import MemoryOp, Procedure, ProcedureStats, ProcedureStatus
+from pipeline.types import MemoryOp
+
+__all__ = ["ProcedureStore", "status_filter"]
 
 _META_VECTOR = "m"  # meta points need some vector in every Qdrant version; one float is enough
-_SCROLL_PAGE = 1024
+_BATCHES = qm.Filter(must=[qm.FieldCondition(key="kind", match=qm.MatchValue(value="batch"))])
+# Local Qdrant only marks a deleted point (its payload and vector rows stay in RAM until the
+# client reopens): reopen once this many points left since, and at least as many as are live.
+_REOPEN_AFTER = 256
+ARCHIVE_SUFFIX = ".archive.sqlite"
 
 
-def status_filter(status: ProcedureStatus | None = "active", task_type: str | None = None):
-    must: list[Any] = []
-    if status is not None:
-        must.append(qm.FieldCondition(key="status", match=qm.MatchValue(value=status)))
-    if task_type is not None:
-        must.append(qm.FieldCondition(key="task_type", match=qm.MatchValue(value=task_type)))
-    return qm.Filter(must=must) if must else None
-
-
-class ProcedureStore:
+class ProcedureStore(StoreReads):
     """Procedures of one memory namespace in Qdrant; the single writer applies MemoryOps."""
 
-    def __init__(self, client: AsyncQdrantClient, cfg: MemoryConfig, embedder: Embedder | None):
+    def __init__(
+        self,
+        client: AsyncQdrantClient,
+        cfg: MemoryConfig,
+        embedder: Embedder | None,
+        path: Path | None = None,
+    ):
         self.client = client
+        self.path = path  # embedded on disk: where the client reopens
         self.cfg = cfg
         self.embedder = embedder
         self.namespace = cfg.namespace
         self.collection, self.meta = collection_names(cfg.qdrant.collection_prefix, cfg.namespace)
         self.server = cfg.qdrant.url is not None
         self.version = 0
-        self.applied_ops: set[str] = set()
         self._lock = anyio.Lock()  # apply is serial even when callers are concurrent coroutines
         self._active_ids: tuple[int, list[str]] | None = None  # (version, ids) cache for random
         self._counts: dict[tuple[int, str | None], int] = {}
@@ -68,6 +72,8 @@ class ProcedureStore:
         # counts and capacity ranking; the server is shared with other writers and searches itself.
         self.index: ActiveIndex | None = None
         self.index_build_s = 0.0
+        self.archive: FrozenArchive | None = None  # embedded only: frozen points, op ids
+        self._left = 0  # points deleted from the local collection since the client opened
 
     @classmethod
     async def open(
@@ -87,12 +93,15 @@ class ProcedureStore:
                 client = AsyncQdrantClient(path=str(path))
             except RuntimeError as err:  # the local file lock: one client per path
                 raise MemoryStoreError(f"memory store {path} is in use by another process") from err
-        store = cls(client, cfg, embedder)
+        store = cls(client, cfg, embedder, None if path is None else Path(path))
+        if not store.server:
+            name = ":memory:" if path is None else Path(path) / (store.collection + ARCHIVE_SUFFIX)
+            store.archive = FrozenArchive(name)
         try:
             await store._prepare()
             store._tune_local_storage()
         except BaseException:
-            await client.close()
+            await store.close()
             raise
         return store
 
@@ -104,17 +113,46 @@ class ProcedureStore:
             raise MemoryStoreError(f"memory collection {self.collection} does not exist")
         else:
             await self._create()
-        await self._load_batches()
-        if not self.server:
+        if self.archive is None:
+            await self._load_version()
+        else:
+            await self._migrate()
+            self.version = self.archive.version()
             await self._build_index()
 
     async def reset(self) -> None:
         """Drop this namespace's collections and start empty (a rebuild from the op log follows)."""
         for name in (self.collection, self.meta):
             await self.client.delete_collection(name)  # no error when it is not there
-        self.version, self.applied_ops, self._active_ids, self._counts = 0, set(), None, {}
+        if self.archive is not None:
+            self.archive.reset()
+        self.version, self._active_ids, self._counts = 0, None, {}
         await self._prepare()  # creates them again (needs the embedder)
         self._tune_local_storage()
+
+    async def _migrate(self) -> None:
+        """Embedded: settle what a crash mid-move left in both places (the newer write wins) and
+        move what older stores kept in Qdrant (frozen points, batch records) to the archive."""
+        assert self.archive is not None
+        frozen: list[tuple[str, dict[str, Any]]] = []
+        async for p in self._scroll(self.collection, None):
+            if p.get("status", "active") != "active":
+                frozen.append((p["id"], p))
+        self.archive.put(frozen)
+        stale = [pid for pid, _ in frozen]
+        live = [p async for p in self._scroll(self.collection, status_filter("active"))]
+        archived = self.archive.get([p["id"] for p in live])
+        stale += [p["id"] for p in live if p["id"] in archived and newer(archived[p["id"]], p)]
+        back = [pid for pid in archived if pid not in stale]  # restored: the live one is newer
+        if stale:
+            await self.client.delete(self.collection, points_selector=stale)
+        self.archive.delete(back)
+        batches = []
+        async for p in self._scroll(self.meta, _BATCHES):
+            self.archive.record_batch(int(p["version"]), p["op_ids"])
+            batches.append(batch_point(int(p["version"]), p["op_ids"][0]))
+        if batches:
+            await self.client.delete(self.meta, points_selector=batches)
 
     async def _build_index(self) -> None:
         """Rebuild the in-memory index from the stored points (Qdrant is the source of truth)."""
@@ -185,9 +223,10 @@ class ProcedureStore:
                 await self.client.create_payload_index(
                     self.collection, field, field_schema=qm.PayloadSchemaType.KEYWORD
                 )
-            await self.client.create_payload_index(
-                self.meta, "kind", field_schema=qm.PayloadSchemaType.KEYWORD
-            )
+            for field in ("kind", "op_ids"):  # op_ids: applied() looks ops up on the server
+                await self.client.create_payload_index(
+                    self.meta, field, field_schema=qm.PayloadSchemaType.KEYWORD
+                )
         state = {"kind": "state", "embedder": self.embedder.name, "dim": dim}
         await self.write_meta([(STATE_POINT, {**state, "namespace": self.namespace})])
 
@@ -197,12 +236,29 @@ class ProcedureStore:
         found = await self.client.retrieve(self.meta, [STATE_POINT], with_payload=True)
         return dict(found[0].payload or {}) if found else {}
 
-    async def _load_batches(self) -> None:
-        """Applied op ids and the memory version come from the meta collection's batch records."""
-        flt = qm.Filter(must=[qm.FieldCondition(key="kind", match=qm.MatchValue(value="batch"))])
-        async for payload in self._scroll(self.meta, flt):
+    async def _load_version(self) -> None:
+        """Server: the memory version is the newest of the meta collection's batch records."""
+        async for payload in self._scroll(self.meta, _BATCHES, ["version"]):
             self.version = max(self.version, int(payload["version"]))
-            self.applied_ops.update(payload["op_ids"])
+
+    async def applied(self, op_ids: Sequence[str]) -> set[str]:
+        """Which of these op ids a recorded batch holds (looked up, never all held in RAM)."""
+        if not op_ids:
+            return set()
+        if self.archive is not None:
+            return self.archive.applied(op_ids)
+        hits = qm.FieldCondition(key="op_ids", match=qm.MatchAny(any=list(op_ids)))
+        found: set[str] = set()
+        async for p in self._scroll(self.meta, qm.Filter(must=[hits]), ["op_ids"]):
+            found.update(p["op_ids"])
+        return found & set(op_ids)
+
+    async def applied_ids(self) -> list[str]:
+        """Every applied op id, sorted (comparisons and tests; reads them all)."""
+        if self.archive is not None:
+            return self.archive.all_applied()
+        return sorted({i async for p in self._scroll(self.meta, _BATCHES, ["op_ids"])
+                       for i in p["op_ids"]})  # fmt: skip
 
     async def write_meta(self, items: list[tuple[str, dict[str, Any]]]) -> None:
         points = [qm.PointStruct(id=i, vector={_META_VECTOR: [1.0]}, payload=p) for i, p in items]
@@ -210,182 +266,70 @@ class ProcedureStore:
 
     async def close(self) -> None:
         await self.client.close()
-
-    async def _scroll(self, collection: str, flt: Any, with_payload: Any = True):
-        offset = None
-        while True:
-            points, offset = await self.client.scroll(
-                collection, scroll_filter=flt, limit=_SCROLL_PAGE, offset=offset,
-                with_payload=with_payload,
-            )  # fmt: skip
-            for point in points:
-                yield point.payload or {}
-            if offset is None:
-                return
-
-    # ---- reads ----
-
-    async def get(self, ids: Sequence[str]) -> list[Procedure]:
-        """Procedures by id in the order asked, skipping unknown ids."""
-        if not ids:
-            return []
-        found = await self.client.retrieve(self.collection, list(ids), with_payload=True)
-        by_id = {str(p.id): from_payload(p.payload or {}) for p in found}
-        return [by_id[i] for i in ids if i in by_id]
-
-    async def records(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], Any]]:
-        """Raw (payload, vectors) by id: what the writer needs to rewrite a point."""
-        if not ids:
-            return {}
-        found = await self.client.retrieve(
-            self.collection, list(ids), with_payload=True, with_vectors=True
-        )
-        return {str(p.id): (dict(p.payload or {}), p.vector) for p in found}
-
-    async def all(self, status: ProcedureStatus | None = None) -> list[Procedure]:
-        """Every procedure (optionally of one status), sorted by creation time then id."""
-        procs = [
-            from_payload(p) async for p in self._scroll(self.collection, status_filter(status))
-        ]
-        return sorted(procs, key=lambda p: (p.created_at, p.id))
-
-    async def count(self, status: ProcedureStatus | None = "active") -> int:
-        """Procedures of a status: from the index when embedded, else cached per memory version."""
-        if self.index is not None:
-            return self.index.count(status)
-        key = (self.version, status)
-        if key not in self._counts:
-            found = await self.client.count(self.collection, count_filter=status_filter(status))
-            self._counts = {k: v for k, v in self._counts.items() if k[0] == self.version}
-            self._counts[key] = found.count
-        return self._counts[key]
-
-    async def scan_active(self, fields: list[str]):
-        """Selected payload fields of every active procedure (the capacity rule ranks these)."""
-        async for payload in self._scroll(self.collection, status_filter("active"), fields):
-            yield payload
-
-    async def capacity_ranking(self) -> list[RankKey]:
-        """(utility, created_at, id, version) of active procedures, in eviction order."""
-        if self.index is not None:
-            return self.index.ranking()
-        ranked: list[RankKey] = []
-        async for p in self.scan_active(["id", "stats", "created_at", "version"]):
-            stats = ProcedureStats.model_validate(p["stats"])
-            ranked.append((utility(stats), p["created_at"], p["id"], p["version"]))
-        return sorted(ranked)  # lowest utility first, then oldest, then id: deterministic
-
-    async def history(self, procedure_id: str) -> list[HistoryEntry]:
-        found = await self.client.retrieve(self.collection, [procedure_id], with_payload=True)
-        return history_of(found[0].payload or {}) if found else []
-
-    async def active_ids(self) -> list[str]:
-        """Sorted ids of active procedures (random retrieval samples these)."""
-        if self.index is not None:
-            return self.index.active_ids()
-        if self._active_ids is None or self._active_ids[0] != self.version:
-            ids: list[str] = []
-            offset = None
-            while True:
-                points, offset = await self.client.scroll(
-                    self.collection, scroll_filter=status_filter("active"), limit=_SCROLL_PAGE,
-                    offset=offset, with_payload=False,
-                )  # fmt: skip
-                ids.extend(str(p.id) for p in points)
-                if offset is None:
-                    break
-            self._active_ids = (self.version, sorted(ids))
-        return self._active_ids[1]
-
-    async def sample(self, k: int, rng: random.Random) -> list[Procedure]:
-        ids = await self.active_ids()
-        return await self.get(rng.sample(ids, min(k, len(ids))))
-
-    async def search(
-        self,
-        vector: np.ndarray,
-        using: str,
-        limit: int,
-        threshold: float | None = None,
-        task_type: str | None = None,
-    ) -> list[tuple[Procedure, float]]:
-        """Active procedures nearest to a dense vector (`query`) or a keyword matrix (`facts`)."""
-        exclude = qm.PayloadSelectorExclude(exclude=["history", "last_ops"])
-        if self.index is not None:
-            hits = self.index.search(vector, using, limit, threshold, task_type)
-            found = await self.client.retrieve(
-                self.collection, [pid for pid, _ in hits], with_payload=exclude
-            )
-            by_id = {str(p.id): from_payload(p.payload or {}) for p in found}
-            return [(by_id[pid], score) for pid, score in hits if pid in by_id]
-        # Discarded points have no vectors, so only active ones can match.
-        response = await self.client.query_points(
-            self.collection,
-            query=vector.tolist(),
-            using=using,
-            query_filter=status_filter("active", task_type),
-            limit=limit,
-            score_threshold=threshold,
-            with_payload=exclude,
-        )
-        return [(from_payload(p.payload or {}), float(p.score)) for p in response.points]
-
-    async def nearest(
-        self,
-        vectors: np.ndarray,
-        limit: int,
-        threshold: float | None,
-        task_types: Sequence[str | None],
-    ) -> list[list[tuple[str, float]]]:
-        """(id, score) of the active procedures nearest to each `query` vector: one round trip."""
-        if len(vectors) == 0:
-            return []
-        if self.index is not None:
-            return self.index.search_many(vectors, limit, threshold, task_types)
-        requests = [
-            qm.QueryRequest(query=v.tolist(), using=QUERY_VECTOR, limit=limit,
-                            filter=status_filter("active", t), score_threshold=threshold)
-            for v, t in zip(vectors, task_types, strict=True)
-        ]  # fmt: skip
-        responses = await self.client.query_batch_points(self.collection, requests)
-        return [[(str(p.id), float(p.score)) for p in r.points] for r in responses]
-
-    async def dump(self) -> dict[str, Any]:
-        """Full state (payloads, vectors, batch records) for comparisons and debugging."""
-        out: dict[str, Any] = {"version": self.version, "procedures": {}, "meta": {}}
-        for name, key in ((self.collection, "procedures"), (self.meta, "meta")):
-            offset = None
-            while True:
-                points, offset = await self.client.scroll(
-                    name, limit=_SCROLL_PAGE, offset=offset, with_payload=True, with_vectors=True
-                )
-                for p in points:
-                    out[key][str(p.id)] = {"payload": p.payload, "vector": p.vector}
-                if offset is None:
-                    break
-        return out
+        if self.archive is not None:
+            self.archive.close()
 
     # ---- writes ----
 
-    async def apply(self, ops: Sequence[MemoryOp]) -> ApplyResult:
-        """Apply ops serially and idempotently (by op id); bumps the version once per batch."""
+    async def apply(
+        self,
+        ops: Sequence[MemoryOp],
+        before_write: Callable[[list[MemoryOp]], None] | None = None,
+    ) -> ApplyResult:
+        """Apply ops serially and idempotently (by op id); bumps the version once per batch.
+        `before_write` gets the ops the batch derives (discard rule, capacity) before any
+        change reaches the store: the committer logs them there."""
         if self.embedder is None:
             raise MemoryStoreError("memory store opened read-only (no embedder); cannot apply ops")
         async with self._lock:
             self._counts = {}  # the writer counts mid-batch, before the version moves
             try:
-                return await BatchWriter(self).run(list(ops))
+                return await BatchWriter(self, before_write).run(list(ops))
             finally:
                 self._active_ids, self._counts = None, {}
 
     async def upsert(self, points: list[qm.PointStruct]) -> None:
-        if points:
+        if not points:
+            return
+        if self.archive is None:  # server: frozen points stay, without vectors
             await self.client.upsert(self.collection, points)
-            if self.index is not None:  # same path as the write: the mirror cannot drift
-                self.index.apply((str(p.id), p.payload or {}, p.vector, True) for p in points)  # type: ignore[misc]
+            return
+        live, gone = [], []
+        for p in points:
+            (live if (p.payload or {}).get("status", "active") == "active" else gone).append(p)
+        frozen = [str(p.id) for p in gone]
+        # Archive first, then the live side: a crash between leaves a point in both places,
+        # and the next open keeps the newer write (_migrate).
+        self.archive.put((str(p.id), p.payload or {}) for p in gone)
+        if live:
+            await self.client.upsert(self.collection, live)
+        if frozen:
+            await self.client.delete(self.collection, points_selector=frozen)
+            self._left += len(frozen)
+        self.archive.delete([str(p.id) for p in live])  # restored ones leave the archive
+        if self.index is not None:  # same path as the write: the mirror cannot drift
+            self.index.apply((str(p.id), p.payload or {}, p.vector, True) for p in live)  # type: ignore[misc]
+            self.index.forget(frozen)
+        if self._left >= max(_REOPEN_AFTER, self.index.count("active") if self.index else 0):
+            await self._reopen()
+
+    async def _reopen(self) -> None:
+        """Reopen the local client so deleted points' payloads and vectors leave RAM. The local
+        client never suspends inside a call, so no coroutine sees it half closed."""
+        if self.path is None:  # in-memory client: nothing to reload from
+            self._left = 0
+            return
+        await self.client.close()
+        self.client = AsyncQdrantClient(path=str(self.path))
+        self._tune_local_storage()
+        self._left = 0
 
     async def record_batch(self, version: int, op_ids: list[str], applied: int) -> None:
         """Remember a batch's op ids; the record is the commit point that makes replays no-ops."""
+        if self.archive is not None:
+            self.archive.record_batch(version, op_ids)
+            self.version = max(self.version, version)
+            return
         payload = {
             "kind": "batch",
             "version": version,
@@ -395,4 +339,3 @@ class ProcedureStore:
         }
         await self.write_meta([(batch_point(version, op_ids[0]), payload)])
         self.version = max(self.version, version)
-        self.applied_ops.update(op_ids)

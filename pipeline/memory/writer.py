@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,7 +36,8 @@ class WritableStore(Protocol):
     version: int
     namespace: str
     embedder: Embedder | None
-    applied_ops: set[str]
+
+    async def applied(self, op_ids: Sequence[str]) -> set[str]: ...
 
     async def records(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], Any]]: ...
 
@@ -73,8 +74,12 @@ def _life(entry: _Entry) -> list[str]:
 class BatchWriter:
     """One batch: load touched points, fold ops in order, upsert once, record the batch."""
 
-    def __init__(self, store: WritableStore) -> None:
+    def __init__(
+        self, store: WritableStore, before_write: Callable[[list[MemoryOp]], None] | None = None
+    ) -> None:
         self.store = store
+        self.before_write = before_write
+        self.derived: list[MemoryOp] = []  # ops this batch decided, not yet handed to before_write
         self.cfg = store.cfg
         self.version = store.version + 1
         self.entries: dict[str, _Entry] = {}
@@ -88,8 +93,9 @@ class BatchWriter:
 
     async def run(self, ops: list[MemoryOp]) -> ApplyResult:
         fresh: list[MemoryOp] = []
+        done = await self.store.applied([op.op_id for op in ops])
         for op in ops:
-            if op.op_id in self.store.applied_ops or op.op_id in self.seen:
+            if op.op_id in done or op.op_id in self.seen:
                 self.result.skipped.append(op.op_id)
                 continue
             self.seen.append(op.op_id)
@@ -106,6 +112,7 @@ class BatchWriter:
         if self.cfg.capacity is not None:
             evictions = await self._capacity(self.cfg.capacity)
             self.seen.extend(op.op_id for op in evictions)
+            self.derived.extend(evictions)
             await self._fold(evictions)
             await self._flush()
         if self.result.applied:
@@ -150,6 +157,7 @@ class BatchWriter:
             op = queue.popleft()
             derived = await self._one(op)
             self.seen.extend(d.op_id for d in derived)
+            self.derived.extend(derived)
             queue.extend(derived)
 
     async def _one(self, op: MemoryOp) -> list[MemoryOp]:
@@ -345,6 +353,10 @@ class BatchWriter:
         return out
 
     async def _flush(self) -> None:
+        # Derived ops reach the WAL before the changes they make reach the store.
+        derived, self.derived = self.derived, []
+        if derived and self.before_write is not None:
+            self.before_write(derived)
         points = []
         for pid, entry in self.entries.items():
             if not entry.dirty:

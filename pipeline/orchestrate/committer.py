@@ -9,6 +9,7 @@ every op that ever changed the store.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -25,7 +26,11 @@ class OpStore(Protocol):
     version: int
     server: bool
 
-    async def apply(self, ops: list[MemoryOp]) -> ApplyResult: ...
+    async def apply(
+        self, ops: list[MemoryOp], before_write: Callable[[list[MemoryOp]], None] | None = None
+    ) -> ApplyResult: ...
+
+    async def applied(self, op_ids: Sequence[str]) -> set[str]: ...
 
     async def count(self, status: ProcedureStatus | None = "active") -> int: ...
 
@@ -120,14 +125,20 @@ class MemoryCommitter:
             w.outcome = outcome if i == 0 else replace(outcome, lead=False)
 
     async def _apply(self, ops: list[MemoryOp], subs: list[Submission]) -> Outcome:
-        logged = self.wal.log(ops)  # durable before the store sees them
+        unique = list({op.op_id: op for op in ops}.values())
+        # Durable before the store sees them; ops the store holds were logged when committed.
+        logged = self.wal.log(unique, await self.store.applied([op.op_id for op in unique]))
+        derived: list[MemoryOp] = []
+
+        def log_derived(found: list[MemoryOp]) -> None:
+            # Ops the store derives (discard rule, capacity) reach the log before their change.
+            derived.extend(self.wal.log(found))
+
         # All of them, not only the fresh: the store skips what it holds (by op id), and an op
         # logged before a crash must not be lost because the log already has it.
-        result = await self.store.apply(list({op.op_id: op for op in ops}.values()))
-        submitted = {op.op_id for op in ops}
-        # Ops the store derived (discard rule, capacity) go to the log too, after the fact.
-        derived = self.wal.log([op for op in result.applied if op.op_id not in submitted])
-        seqs = [op.seq for op in [*ops, *logged, *derived] if op.seq is not None]
+        result = await self.store.apply(unique, log_derived)
+        covered = [op.op_id for op in unique] + [op.op_id for op in derived]
+        seqs = [self.wal.pending[i] for i in covered if i in self.wal.pending]
         kinds = dict(Counter(op.kind for op in result.applied))
         size = await self.store.count("active")
         discarded = await self.store.count("discarded")
@@ -144,7 +155,7 @@ class MemoryCommitter:
             group=max(groups, default=None),
             usage=self._usage([*(op for op in ops if op.seq is not None), *logged]),  # replay: tail
         )
-        self.wal.commit(record)
+        self.wal.commit(record, covered)
         return Outcome(self.store.version, size, discarded, kinds, len(result.skipped), record)
 
     @staticmethod

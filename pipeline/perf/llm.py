@@ -1,4 +1,4 @@
-"""`memp perf llm`: sim calls per second through litellm, and the CPU each one costs."""
+"""`memp perf llm`: sim calls per second through memp's client, and the CPU each one costs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import time
 import litellm  # pipeline/__init__.py has set LITELLM_LOCAL_MODEL_COST_MAP: no network fetch
 
 from pipeline import prompts, sim
-from pipeline.config import SimConfig
+from pipeline.config import ModelConfig, SimConfig
 from pipeline.envs.household.language import agent_system
+from pipeline.llm import LLMClient
 from pipeline.sim import provider
 
 _RECEPS = [f"cabinet {i}" for i in range(1, 7)] + [
@@ -56,12 +57,8 @@ def _transcript(variant: int) -> list[dict[str, str]]:
     return messages
 
 
-async def bench_llm(calls: int = 2000, seed: int = 0) -> dict[str, float]:
-    """Drive litellm.acompletion against the sim; report throughput and CPU per call."""
-    cfg = SimConfig()
-    sim.register(cfg)
-    kw = sim.call_kwargs(cfg, seed)
-    prompts_pool = [_transcript(v) for v in range(20)]
+async def _cpu_per_call(call, prompts_pool, calls: int) -> tuple[float, float, float]:
+    """(wall s, CPU ms per call, sim handler CPU ms per call) over `calls` sequential calls."""
     inner = 0.0
     original = provider.SimLLM.acompletion
 
@@ -72,21 +69,42 @@ async def bench_llm(calls: int = 2000, seed: int = 0) -> dict[str, float]:
         inner += time.process_time() - t0
         return out
 
-    await litellm.acompletion(model="sim/household", messages=prompts_pool[0], **kw)  # warm up
+    await call(prompts_pool[0])  # warm up
     provider.SimLLM.acompletion = timed  # type: ignore[method-assign]
     try:
         wall0, cpu0 = time.perf_counter(), time.process_time()
         for i in range(calls):
-            await litellm.acompletion(model="sim/household", messages=prompts_pool[i % 20], **kw)
+            await call(prompts_pool[i % len(prompts_pool)])
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     finally:
         provider.SimLLM.acompletion = original  # type: ignore[method-assign]
-    per_call_ms = 1000 * cpu / calls
+    return wall, 1000 * cpu / calls, 1000 * inner / calls
+
+
+async def bench_llm(calls: int = 2000, seed: int = 0) -> dict[str, float]:
+    """CPU per sim call through memp's LLMClient (its lean litellm route) and through the full
+    litellm.acompletion, measured back to back in one run."""
+    cfg = SimConfig()
+    sim.register(cfg)
+    kw = sim.call_kwargs(cfg, seed)
+    prompts_pool = [_transcript(v) for v in range(20)]
+    client = LLMClient(ModelConfig(model="sim/household"), cfg, seed)
+
+    async def via_client(messages):
+        return await client.complete(messages, role="agent")
+
+    async def via_acompletion(messages):
+        return await litellm.acompletion(model="sim/household", messages=messages, **kw)
+
+    wall, per_call, inner = await _cpu_per_call(via_client, prompts_pool, calls)
+    _, full, full_inner = await _cpu_per_call(via_acompletion, prompts_pool, calls)
     return {
         "calls": calls,
         "seconds": round(wall, 3),
         "calls_per_s": round(calls / wall, 1),
-        "cpu_ms_per_call": round(per_call_ms, 3),
-        "sim_ms_per_call": round(1000 * inner / calls, 3),
-        "litellm_overhead_ms": round(per_call_ms - 1000 * inner / calls, 3),
+        "cpu_ms_per_call": round(per_call, 3),
+        "sim_ms_per_call": round(inner, 3),
+        "client_overhead_ms": round(per_call - inner, 3),
+        "acompletion_cpu_ms_per_call": round(full, 3),
+        "acompletion_overhead_ms": round(full - full_inner, 3),
     }

@@ -20,9 +20,15 @@ from pipeline.types import Record, Task, Trajectory
 
 
 def perf_config(
-    concurrency: int, workers: int, latency_s: float, sigma: float, server_url: str | None = None
+    concurrency: int,
+    workers: int,
+    latency_s: float,
+    sigma: float,
+    server_url: str | None = None,
+    seed_pack: Path | None = None,
 ) -> RunConfig:
-    """The default preset with memory off, lognormal sim latency and room for `concurrency`.
+    """The default preset, lognormal sim latency and room for `concurrency`; memory off unless a
+    seed pack is given (then every episode retrieves from it, through the writer actor).
 
     server_url: the agent calls that OpenAI-compatible server over HTTP instead of the sim
     provider (the server itself samples the same latency)."""
@@ -31,10 +37,13 @@ def perf_config(
         "agent.model=openai/household", f"agent.api_base={server_url}",
         f"agent.api_key_env={SERVER_KEY_ENV}",
     ]  # fmt: skip
+    memory = ["memory.enabled=false"] if seed_pack is None else [
+        "memory.enabled=true", f"memory.seed_pack={seed_pack}",
+    ]  # fmt: skip
     return load_config(
         DEFAULT_PRESET,
         [
-            "memory.enabled=false",
+            *memory,
             "metrics.enabled=false",
             "env.split=endless",
             "sim.latency.kind=lognormal",
@@ -47,6 +56,19 @@ def perf_config(
             *http,
         ],
     )
+
+
+def write_seed_pack(path: Path, size: int, seed: int = 0) -> Path:
+    """`size` synthetic household procedures as a memory pack: what `--memory` retrieves from."""
+    import random
+
+    from pipeline.perf.memory import synthetic
+
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = (synthetic(rng, n, "default").model_dump_json() for n in range(size))
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 # The perf chat server checks no key, but litellm's openai route wants one to send.
@@ -79,6 +101,10 @@ class PerfPoint(Record):
     ratio: float
     cpu_ms_per_step: float
     server_cpu_ms_per_step: float | None = None  # --server: the chat server's own CPU, apart
+    # The workers' adaptive limits on model calls in flight at the window's end, summed: below
+    # `concurrency` when event-loop lag (CPU past its knee) shrank them.
+    call_limit: int | None = None
+    nodes: int = 1  # Ray nodes hosting the rollout workers
     lockstep_steps_per_s: float | None = None
     streaming_over_lockstep: float | None = None
     # CPU ms per step by part (pipeline/perf/profile.py), "sim" apart; None: not profiled
@@ -184,12 +210,14 @@ def render(points: Sequence[PerfPoint], latency_s: float, server: bool = False) 
     model = "HTTP chat server" if server else "sim provider"
     throughput = {
         "in flight": [str(p.concurrency) for p in points],
+        "nodes": [str(p.nodes) if p.nodes > 1 else "-" for p in points],
         "steps/s": [f"{p.steps_per_s:.1f}" for p in points],
         "eps/s": [f"{p.eps:.2f}" for p in points],
         "ideal eps/s": [f"{p.ideal_eps:.2f}" for p in points],
         "ratio": [f"{p.ratio:.2f}" for p in points],
         "CPU ms/step": [f"{p.cpu_ms_per_step:.2f}" for p in points],
         "server ms/step": [_f(p.server_cpu_ms_per_step, 2) for p in points],
+        "call limit": ["-" if p.call_limit is None else str(p.call_limit) for p in points],
         "lockstep steps/s": [_f(p.lockstep_steps_per_s, 1) for p in points],
         "stream/ lockstep": [_f(p.streaming_over_lockstep, 2) for p in points],
     }

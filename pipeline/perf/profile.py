@@ -24,7 +24,8 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("env", ("pipeline/envs/",)),
     ("memory", ("pipeline/memory/", "actors/reader.py", "qdrant_client/")),
     ("model client", ("litellm/", "aiohttp/", "httpx/", "httpcore/", "openai/", "tiktoken/",
-                      "pipeline/llm.py", "pipeline/llm_errors.py", "concurrent/futures/")),
+                      "pipeline/llm.py", "pipeline/llm_route.py", "pipeline/llm_errors.py",
+                      "concurrent/futures/")),
     ("Ray/driver", ("ray/", "actors/", "pipeline/orchestrate/", "_raylet")),
 )  # fmt: skip
 SHOWN = ("model client", "env", "prompt/parse", "memory", "Ray/driver", "other")

@@ -1,0 +1,34 @@
+"""`memp perf pipeline`: the memory option retrieves from a seeded store, through the writer."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.memory.pack import read_pack
+from pipeline.perf.pipeline import perf_config, write_seed_pack
+
+pytestmark = pytest.mark.heavy  # the bench test starts Ray
+
+
+def test_seed_pack_holds_distinct_valid_procedures_and_turns_memory_on(tmp_path) -> None:
+    pack = write_seed_pack(tmp_path / "seed.jsonl", 40)
+    procs = read_pack(pack)
+    assert len({p.id for p in procs}) == 40 and len({p.task_text for p in procs}) == 40
+    cfg = perf_config(64, 2, 1.0, 0.5, seed_pack=pack)
+    assert cfg.memory.enabled and cfg.memory.seed_pack == str(pack)
+    assert not perf_config(64, 2, 1.0, 0.5).memory.enabled
+
+
+def test_bench_with_memory_plays_episodes_that_retrieved() -> None:
+    import ray
+
+    from actors.perf import bench_pipeline
+
+    try:
+        (point,) = bench_pipeline([8], latency_s=0.02, sigma=0.1, warmup_s=8.0, window_s=3.0,
+                                  profile=False, memory=30)  # fmt: skip
+    finally:
+        ray.shutdown()
+    assert point.steps_per_s > 0 and point.episodes > 0
+    # An episode whose retrieval failed ends with no step: these took steps, each after one.
+    assert point.mean_steps > 1
