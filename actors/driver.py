@@ -20,10 +20,11 @@ from actors.progress import Progress
 from actors.telemetry import Telemetry
 from pipeline.config import RunConfig
 from pipeline.envs import get_suite
-from pipeline.orchestrate.plan import TaskPlan, figures_by_group, planned_total, stream_positions
+from pipeline.orchestrate.plan import StreamPositions, TaskPlan, planned_total
 from pipeline.orchestrate.scheduler import Dispatch, MemoryBatch, Scheduler
 from pipeline.runlog import RunDir
-from pipeline.summary import MemoryFigures, RunSummary, summarize
+from pipeline.summary import MemoryFigures, RunSummary
+from pipeline.summary_pass import SummaryPass
 from pipeline.task_source import task_stream
 from pipeline.types import Trajectory
 
@@ -283,16 +284,10 @@ class Driver:
     # ---- the end ----
 
     def _summarize(self, wall_s: float) -> RunSummary:
-        trajs = self.rd.recorded_trajectories()
-        size = self.cfg.pipeline.group_size
-        if self.sync:  # task order: float sums do not depend on finish order or a resume
+        positions = None  # online: the learning curve runs over completion order
+        if self.sync:  # groups by task order (exact sums: finish order and resumes do not count)
             # The plan forgets finished tasks (endless runs): read their positions once more.
-            stream = task_stream(get_suite(self.cfg.env), self.cfg.env)
-            position = stream_positions(stream, {t.task.id for t in trajs})
-            trajs.sort(key=lambda t: position[t.task.id])
-            group_of = {t.id: position[t.task.id] // size for t in trajs}
-        else:  # online: the learning curve runs over completion order
-            group_of = {t.id: i // size for i, t in enumerate(trajs)}
+            positions = StreamPositions(task_stream(get_suite(self.cfg.env), self.cfg.env))
         memory = MemoryFigures()
         if self.memory_on:
             memory = ray.get(self.fleet.writer.totals.remote())
@@ -300,14 +295,14 @@ class Driver:
             memory = memory.model_copy(update={"failed": len(self.sched.failed)})
         self._sample(force=True)
         self.telemetry.final_pull(self._call_sources())
-        commits = self.rd.recorded_commits()
-        summary = summarize(
-            trajs,
-            groups=figures_by_group(trajs, group_of, commits),
+        # One pass over both logs: a long run is never loaded whole.
+        logs = SummaryPass(self.cfg.pipeline.group_size, positions)
+        logs.feed(self.rd.stream_trajectories(), self.rd.stream_commits())
+        summary = logs.summary(
             memory=memory,
             wall_s=wall_s,
             model=self.cfg.agent.model,
-            role_usage=self.telemetry.memory_usage(c.usage for c in commits),
+            role_usage=self.telemetry.memory_usage([logs.commit_usage()]),
             llm_errors=self.telemetry.errors,
             llm_retries=self.telemetry.retries,
         )

@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 
-from pipeline.summary import GroupFigures, Tally, by_task_type, tally
-from pipeline.types import Trajectory
+from pipeline.summary import GroupFigures, Tally, merged
 
 
 def _row(name: str, t: Tally, score_keys: Sequence[str] = ()) -> list[str]:
@@ -24,19 +23,19 @@ def _row(name: str, t: Tally, score_keys: Sequence[str] = ()) -> list[str]:
 
 
 def task_type_table(
-    trajectories: Sequence[Trajectory], title: str, headline: Mapping[str, str] | None = None
+    task_types: Mapping[str, Tally], title: str, headline: Mapping[str, str] | None = None
 ) -> Table:
-    """Per task type: success, steps, the env's score means (`headline` keys and labels, else
-    every key the episodes carry), tokens, cost."""
+    """Per task type (tallies, as by_task_type makes them): success, steps, the env's score means
+    (`headline` keys and labels, else every key the episodes carry), tokens, cost."""
     table = Table(title=title)
-    total = tally(trajectories)
+    total = merged(task_types.values())
     labels = dict(headline) if headline else {k: k for k in total.scores}
     keys = [k for k in labels if k in total.scores]
     cols = ("task type", "tasks", "success", "mean steps", *(labels[k] for k in keys), "tokens",
             "cost")  # fmt: skip
     for col in cols:
         table.add_column(col, justify="left" if col == "task type" else "right")
-    for name, t in by_task_type(trajectories).items():
+    for name, t in task_types.items():
         table.add_row(*_row(name, t, keys))
     table.add_section()
     table.add_row(*_row("all", total, keys), style="bold")

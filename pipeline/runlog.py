@@ -109,19 +109,19 @@ def read_jsonl(path: Path, model: type[M]) -> Iterator[M]:
     """Records of a JSONL log; a torn last line (crash mid-write) is skipped, others must parse."""
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as fh:
-        lines = fh.readlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            yield model.model_validate_json(line)
-        except ValidationError as err:
-            if number == len(lines) and not line.endswith("\n"):
-                return
-            raise RunDirError(
-                f"{path}:{number}: not a valid {model.__name__} record ({err.errors()[0]['msg']})"
-            ) from None
+    with path.open(encoding="utf-8") as fh:  # line by line: a log may outgrow memory
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield model.model_validate_json(line)
+            except ValidationError as err:
+                if not line.endswith("\n"):  # only the last line can lack its newline
+                    return
+                raise RunDirError(
+                    f"{path}:{number}: not a valid {model.__name__} record "
+                    f"({err.errors()[0]['msg']})"
+                ) from None
 
 
 class LogCheck(Record):
@@ -254,7 +254,11 @@ class RunDir:
         return self.path / MEMORY_OPS
 
     def recorded_trajectories(self) -> list[Trajectory]:
-        return list(read_jsonl(self.path / TRAJECTORIES, Trajectory))
+        return list(self.stream_trajectories())
+
+    def stream_trajectories(self) -> Iterator[Trajectory]:
+        """The recorded trajectories one at a time, in the order they were recorded."""
+        return read_jsonl(self.path / TRAJECTORIES, Trajectory)
 
     @property
     def commits_path(self) -> Path:
@@ -264,7 +268,10 @@ class RunDir:
         return list(read_jsonl(self.ops_path, MemoryOp))
 
     def recorded_commits(self) -> list[MemoryCommit]:
-        return list(read_jsonl(self.commits_path, MemoryCommit))
+        return list(self.stream_commits())
+
+    def stream_commits(self) -> Iterator[MemoryCommit]:
+        return read_jsonl(self.commits_path, MemoryCommit)
 
     def record(self, traj: Trajectory) -> None:
         """Durable before anything else acts on the trajectory."""

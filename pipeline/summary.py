@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from pipeline.types import Record, Trajectory, Usage
 
+_UNIT_BITS = 1074  # every finite float is a whole multiple of 2**-1074
+
+
+class ExactSum:
+    """A float sum kept exact, so it does not depend on the order of its terms (finish order)."""
+
+    __slots__ = ("special", "units")
+
+    def __init__(self) -> None:
+        self.units = 0  # the sum of the finite terms, in units of 2**-1074
+        self.special = 0.0  # inf/nan terms: their float sum does not depend on order either
+
+    def add(self, x: float) -> None:
+        if not math.isfinite(x):
+            self.special += x
+            return
+        num, den = x.as_integer_ratio()  # den is a power of two, at most 2**1074
+        self.units += num << (_UNIT_BITS + 1 - den.bit_length())
+
+    def merge(self, other: ExactSum) -> None:
+        self.units += other.units
+        self.special += other.special
+
+    def mean(self, n: int = 1) -> float:
+        """The sum over n, correctly rounded (int / int true division is)."""
+        return self.units / (n << _UNIT_BITS) + self.special
+
 
 class Tally(Record):
-    """Success, steps and cost over a set of episodes."""
+    """Success, steps and cost over a set of episodes; float sums are exact (order-independent)."""
 
     episodes: int = 0
     successes: int = 0
@@ -21,6 +49,9 @@ class Tally(Record):
     cost_usd: float = 0.0
     score_sums: dict[str, float] = Field(default_factory=dict)  # env scores, per key
     score_counts: dict[str, int] = Field(default_factory=dict)  # episodes reporting each key
+    status: dict[str, int] = Field(default_factory=dict)  # episodes by how they ended
+    _cost: ExactSum = PrivateAttr(default_factory=ExactSum)  # what cost_usd rounds
+    _scores: dict[str, ExactSum] = PrivateAttr(default_factory=dict)  # what score_sums round
 
     def add(self, traj: Trajectory) -> None:
         self.episodes += 1
@@ -28,15 +59,39 @@ class Tally(Record):
         self.steps += traj.n_steps
         self.prompt_tokens += traj.usage.prompt_tokens
         self.completion_tokens += traj.usage.completion_tokens
-        self.cost_usd += traj.usage.cost_usd
+        self.status[traj.status] = self.status.get(traj.status, 0) + 1
+        self._cost.add(traj.usage.cost_usd)
+        self.cost_usd = self._cost.mean()
         for key, value in traj.scores.items():
-            self.score_sums[key] = self.score_sums.get(key, 0.0) + value
+            self._score(key).add(value)
+            self.score_sums[key] = self._scores[key].mean()
             self.score_counts[key] = self.score_counts.get(key, 0) + 1
+
+    def model_post_init(self, context: object) -> None:
+        self._cost.add(self.cost_usd)  # a Tally built from figures goes on from them
+        for key, value in self.score_sums.items():
+            self._score(key).add(value)
+
+    def _score(self, key: str) -> ExactSum:
+        return self._scores.setdefault(key, ExactSum())
+
+    def merge(self, other: Tally) -> None:
+        """Add another tally's episodes (exactly: the same as adding them one by one)."""
+        for name in ("episodes", "successes", "steps", "prompt_tokens", "completion_tokens"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for kind, n in other.status.items():
+            self.status[kind] = self.status.get(kind, 0) + n
+        self._cost.merge(other._cost)
+        self.cost_usd = self._cost.mean()
+        for key, n in other.score_counts.items():
+            self._score(key).merge(other._score(key))
+            self.score_sums[key] = self._scores[key].mean()
+            self.score_counts[key] = self.score_counts.get(key, 0) + n
 
     @property
     def scores(self) -> dict[str, float]:
         """Mean of each env score over the episodes that report it."""
-        return {k: self.score_sums[k] / n for k, n in sorted(self.score_counts.items())}
+        return {k: self._score(k).mean(n) for k, n in sorted(self.score_counts.items())}
 
     @property
     def success_rate(self) -> float:
@@ -119,6 +174,8 @@ class RunSummary(Record):
     status: dict[str, int] = Field(default_factory=dict)
     model: str = ""
     sim_note: str | None = None
+    # Per task type, for the console table of this process (not in summary.json).
+    task_types: dict[str, Tally] = Field(default_factory=dict, exclude=True)
 
 
 SIM_NOTE = (
@@ -127,8 +184,15 @@ SIM_NOTE = (
 )
 
 
+def merged(tallies: Iterable[Tally]) -> Tally:
+    out = Tally()
+    for t in tallies:
+        out.merge(t)
+    return out
+
+
 def summarize(
-    trajectories: Sequence[Trajectory],
+    trajectories: Iterable[Trajectory],
     *,
     groups: list[GroupFigures] | None = None,
     memory: MemoryFigures | None = None,
@@ -139,8 +203,28 @@ def summarize(
     llm_retries: dict[str, int] | None = None,
 ) -> RunSummary:
     """role_usage: LLM usage of roles other than `agent` (the memory pipeline's own calls)."""
-    total = tally(trajectories)
-    by_role = {"agent": sum((t.usage for t in trajectories), Usage())}
+    return summary_of(
+        by_task_type(trajectories), groups=groups, memory=memory, wall_s=wall_s, model=model,
+        role_usage=role_usage, llm_errors=llm_errors, llm_retries=llm_retries,
+    )  # fmt: skip
+
+
+def summary_of(
+    task_types: Mapping[str, Tally],
+    *,
+    groups: list[GroupFigures] | None = None,
+    memory: MemoryFigures | None = None,
+    wall_s: float = 0.0,
+    model: str = "",
+    role_usage: dict[str, Usage] | None = None,
+    llm_errors: dict[str, dict[str, int]] | None = None,
+    llm_retries: dict[str, int] | None = None,
+) -> RunSummary:
+    """summarize() over tallies already made (one pass over a run's trajectories)."""
+    total = merged(task_types.values())
+    agent = Usage(prompt_tokens=total.prompt_tokens, completion_tokens=total.completion_tokens,
+                  cost_usd=total.cost_usd)  # fmt: skip
+    by_role = {"agent": agent}
     by_role.update({r: u for r, u in sorted((role_usage or {}).items()) if r != "agent"})
     usage = sum(by_role.values(), Usage())
     return RunSummary(
@@ -160,14 +244,18 @@ def summarize(
         memory=memory or MemoryFigures(),
         groups=groups or [],
         wall_s=round(wall_s, 3),
-        status=dict(Counter(t.status for t in trajectories)),
+        status=dict(sorted(total.status.items())),  # not first-seen order: that is finish order
         model=model,
         sim_note=SIM_NOTE if model.startswith("sim/") else None,
+        task_types=dict(task_types),
     )
 
 
 def group_figures(group: int, trajectories: Sequence[Trajectory], memory_size: int) -> GroupFigures:
-    t = tally(trajectories)
+    return group_row(group, tally(trajectories), memory_size)
+
+
+def group_row(group: int, t: Tally, memory_size: int) -> GroupFigures:
     return GroupFigures(
         group=group,
         episodes=t.episodes,

@@ -111,7 +111,7 @@ def test_scores_reach_summary_console_and_prometheus() -> None:
 
     from pipeline.console import task_type_table
     from pipeline.metrics import Metrics
-    from pipeline.summary import summarize
+    from pipeline.summary import by_task_type, summarize
 
     suite = get_suite(TOY)
     agent, llm = toy_llm()
@@ -128,7 +128,7 @@ def test_scores_reach_summary_console_and_prometheus() -> None:
     assert set(summary.scores) == {"efficiency", "tries"}
 
     console = Console(width=200, record=True)
-    console.print(task_type_table(trajs, "toy"))
+    console.print(task_type_table(by_task_type(trajs), "toy"))
     text = console.export_text()
     assert "efficiency" in text and "tries" in text and f"{sum(tries) / 4:.3f}" in text
 

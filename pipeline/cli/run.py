@@ -103,10 +103,10 @@ def run(
         rd.close()
     from pipeline.envs import get_suite
 
-    trajectories = rd.recorded_trajectories()
     headline = get_suite(cfg.env).language.headline_scores
     title = f"{cfg.env.name} / {cfg.env.split} / {cfg.agent.model}"
-    console.print(task_type_table(trajectories, title, headline))
+    # The summary's own pass over the log: a long run's trajectories are not loaded again.
+    console.print(task_type_table(summary.task_types, title, headline))
     if len(summary.groups) > 1:
         console.print(learning_curve_table(summary.groups))
     if summary.sim_note:

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 from pipeline.config import RunConfig
 from pipeline.envs import EnvSuite, get_suite
-from pipeline.runlog import MemoryCommit, RunDir, RunDirError
-from pipeline.summary import GroupFigures, group_figures
+from pipeline.runlog import RunDir, RunDirError
 from pipeline.task_source import task_stream
 from pipeline.types import Task, Trajectory
 
@@ -132,16 +131,22 @@ class TaskPlan:
         return retired + len(self.in_group(group)) == last - first
 
 
-def stream_positions(tasks: Iterator[Task] | list[Task], task_ids: set[str]) -> dict[str, int]:
-    """Stream positions of these tasks, reading the stream only as far as the last of them."""
-    left, found = set(task_ids), {}
-    for index, task in enumerate(tasks):
-        if not left:
-            break
-        if task.id in left:
-            found[task.id] = index
-            left.discard(task.id)
-    return found
+class StreamPositions:
+    """Stream positions of task ids, reading the stream only as far as the ids asked for."""
+
+    def __init__(self, tasks: Iterator[Task] | list[Task]) -> None:
+        self._stream = iter(tasks)
+        self._read = 0
+        self._found: dict[str, int] = {}  # a sync run's suite is finite: a map over it is small
+
+    def __getitem__(self, task_id: str) -> int:
+        while task_id not in self._found:
+            task = next(self._stream, None)
+            if task is None:
+                raise RunDirError(f"recorded task {task_id} is not in this run's task stream")
+            self._found.setdefault(task.id, self._read)
+            self._read += 1
+        return self._found[task_id]
 
 
 def check_inputs(cfg: RunConfig, run_dir: RunDir | None = None) -> None:
@@ -159,22 +164,3 @@ def check_inputs(cfg: RunConfig, run_dir: RunDir | None = None) -> None:
     run_dir.recorded_ops()
     run_dir.recorded_commits()
     TaskPlan.for_run(suite, cfg, run_dir.recorded_trajectories())  # recorded tasks are in it
-
-
-def figures_by_group(
-    trajectories: list[Trajectory],
-    group_of: dict[str, int],
-    commits: list[MemoryCommit],
-) -> list[GroupFigures]:
-    """Learning curve rows; a group's memory size is the size at its trajectories' last commit."""
-    size_after: dict[str, int] = {}
-    for c in commits:
-        for tid in c.trajectory_ids:
-            size_after[tid] = max(size_after.get(tid, 0), c.size)
-    groups: dict[int, list[Trajectory]] = {}
-    for t in trajectories:
-        groups.setdefault(group_of[t.id], []).append(t)
-    return [
-        group_figures(g, trajs, max((size_after.get(t.id, 0) for t in trajs), default=0))
-        for g, trajs in sorted(groups.items())
-    ]

@@ -1,0 +1,121 @@
+"""One streaming pass over a run's logs: every figure of summary.json and the console table.
+
+Memory stays flat however long the run was: trajectories and commit records are read one at a
+time, and only tallies (per task type, per group) and the not-yet-committed ids are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+from pipeline.runlog import MemoryCommit
+from pipeline.summary import ExactSum, GroupFigures, RunSummary, Tally, group_row, summary_of
+from pipeline.types import Trajectory, Usage
+
+# Ids already met in a commit and kept to place a repeat (a batch retried after the writer died
+# past its commit record commits its ids again, a few records later).
+RECENT_IDS = 65_536
+
+
+class Positions(Protocol):
+    def __getitem__(self, task_id: str) -> int: ...
+
+
+class _GroupSums:
+    """A learning-curve row in the making: a Tally's group figures only (a run has many groups)."""
+
+    __slots__ = ("cost", "episodes", "steps", "successes", "tokens")
+
+    def __init__(self) -> None:
+        self.episodes = self.successes = self.steps = self.tokens = 0
+        self.cost = ExactSum()
+
+    def add(self, traj: Trajectory) -> None:
+        self.episodes += 1
+        self.successes += int(traj.success)
+        self.steps += traj.n_steps
+        self.tokens += traj.usage.prompt_tokens + traj.usage.completion_tokens
+        self.cost.add(traj.usage.cost_usd)
+
+    def row(self, group: int, memory_size: int) -> GroupFigures:
+        t = Tally(episodes=self.episodes, successes=self.successes, steps=self.steps,
+                  prompt_tokens=self.tokens, cost_usd=self.cost.mean())  # fmt: skip
+        return group_row(group, t, memory_size)
+
+
+class SummaryPass:
+    """Fed one trajectory and commit at a time; sums are exact, so finish order does not count.
+
+    Groups of `group_size` run over task positions (sync mode: `positions` maps a task id to its
+    stream position) or, without positions, over completion order (async mode).
+    """
+
+    def __init__(self, group_size: int, positions: Positions | None = None) -> None:
+        self.group_size = group_size
+        self.positions = positions
+        self.task_types: dict[str, Tally] = {}
+        self.groups: dict[int, _GroupSums] = {}
+        self.memory_size: dict[int, int] = {}  # group -> the largest size of its commits
+        self.episodes = 0
+        self._usage: dict[str, tuple[Usage, ExactSum]] = {}  # commits' usage; cost kept exact
+
+    def add(self, traj: Trajectory) -> int:
+        """Count one trajectory; returns its group."""
+        place = self.episodes if self.positions is None else self.positions[traj.task.id]
+        group = place // self.group_size
+        self.episodes += 1
+        self.task_types.setdefault(traj.task.task_type, Tally()).add(traj)
+        self.groups.setdefault(group, _GroupSums()).add(traj)
+        return group
+
+    def feed(self, trajectories: Iterable[Trajectory], commits: Iterable[MemoryCommit]) -> None:
+        """Both logs, each read once and in step: a commit follows its trajectories' records."""
+        trajs: Iterator[Trajectory] = iter(trajectories)
+        pending: dict[str, int] = {}  # read, not yet in a commit: id -> group
+        recent: dict[str, int] = {}
+        for commit in commits:
+            self._add_usage(commit.usage)
+            for tid in commit.trajectory_ids:
+                group = pending.pop(tid, None)
+                if group is None:
+                    group = recent.get(tid)
+                while group is None:
+                    traj = next(trajs, None)
+                    if traj is None:
+                        break  # no such trajectory recorded: it counts nowhere
+                    g = self.add(traj)
+                    if traj.id == tid:
+                        group = g
+                    else:
+                        pending[traj.id] = g
+                if group is None:
+                    continue
+                recent[tid] = group
+                if len(recent) > RECENT_IDS:
+                    del recent[next(iter(recent))]
+                self.memory_size[group] = max(self.memory_size.get(group, 0), commit.size)
+        for traj in trajs:
+            self.add(traj)
+
+    def _add_usage(self, usage: dict[str, Usage]) -> None:
+        for role, u in usage.items():
+            seen, cost = self._usage.get(role, (Usage(), ExactSum()))
+            cost.add(u.cost_usd)
+            self._usage[role] = (seen + u, cost)
+
+    def commit_usage(self) -> dict[str, Usage]:
+        """LLM usage by role summed over the commit records (cost exactly)."""
+        return {
+            role: u.model_copy(update={"cost_usd": cost.mean()})
+            for role, (u, cost) in sorted(self._usage.items())
+        }
+
+    def group_figures(self) -> list[GroupFigures]:
+        """Learning curve rows; a group's memory size: the size at its trajectories' last commit."""
+        return [t.row(g, self.memory_size.get(g, 0)) for g, t in sorted(self.groups.items())]
+
+    def summary(self, **figures: Any) -> RunSummary:
+        """summary_of() with this pass's tallies and groups; `figures` as summarize() takes them."""
+        types = dict(sorted(self.task_types.items()))
+        return summary_of(types, groups=self.group_figures(), **figures)
