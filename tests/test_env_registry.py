@@ -152,7 +152,9 @@ GENERIC = [
     "pipeline/prompts.py",
     "pipeline/envs/base.py",
     "pipeline/llm.py",
+    "pipeline/llm_route.py",
     "pipeline/summary.py",
+    "pipeline/summary_pass.py",
     "pipeline/console.py",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pipeline/memory").glob("*.py")),
 ]

@@ -131,8 +131,8 @@ class ProcedureStore(StoreReads):
         self._tune_local_storage()
 
     async def _migrate(self) -> None:
-        """Embedded: settle what a crash mid-move left in both places (the newer write wins) and
-        move what older stores kept in Qdrant (frozen points, batch records) to the archive."""
+        """Embedded: settle a procedure a crash while archiving left in both places (newer write
+        wins); move to the archive what older stores kept in Qdrant (frozen points, batches)."""
         assert self.archive is not None
         frozen: list[tuple[str, dict[str, Any]]] = []
         async for p in self._scroll(self.collection, None):
