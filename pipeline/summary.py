@@ -33,9 +33,13 @@ class ExactSum:
         self.units += other.units
         self.special += other.special
 
-    def mean(self, n: int = 1) -> float:
+    def mean(self, n: int) -> float:
         """The sum over n, correctly rounded (int / int true division is)."""
         return self.units / (n << _UNIT_BITS) + self.special
+
+    def total(self) -> float:
+        """The sum, correctly rounded to a float."""
+        return self.mean(1)
 
 
 class Tally(Record):
@@ -61,10 +65,10 @@ class Tally(Record):
         self.completion_tokens += traj.usage.completion_tokens
         self.status[traj.status] = self.status.get(traj.status, 0) + 1
         self._cost.add(traj.usage.cost_usd)
-        self.cost_usd = self._cost.mean()
+        self.cost_usd = self._cost.total()
         for key, value in traj.scores.items():
             self._score(key).add(value)
-            self.score_sums[key] = self._scores[key].mean()
+            self.score_sums[key] = self._scores[key].total()
             self.score_counts[key] = self.score_counts.get(key, 0) + 1
 
     def model_post_init(self, context: object) -> None:
@@ -82,10 +86,10 @@ class Tally(Record):
         for kind, n in other.status.items():
             self.status[kind] = self.status.get(kind, 0) + n
         self._cost.merge(other._cost)
-        self.cost_usd = self._cost.mean()
+        self.cost_usd = self._cost.total()
         for key, n in other.score_counts.items():
             self._score(key).merge(other._score(key))
-            self.score_sums[key] = self._scores[key].mean()
+            self.score_sums[key] = self._scores[key].total()
             self.score_counts[key] = self.score_counts.get(key, 0) + n
 
     @property

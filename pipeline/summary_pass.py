@@ -40,7 +40,7 @@ class _GroupSums:
 
     def row(self, group: int, memory_size: int) -> GroupFigures:
         t = Tally(episodes=self.episodes, successes=self.successes, steps=self.steps,
-                  prompt_tokens=self.tokens, cost_usd=self.cost.mean())  # fmt: skip
+                  prompt_tokens=self.tokens, cost_usd=self.cost.total())  # fmt: skip
         return group_row(group, t, memory_size)
 
 
@@ -107,7 +107,7 @@ class SummaryPass:
     def commit_usage(self) -> dict[str, Usage]:
         """LLM usage by role summed over the commit records (cost exactly)."""
         return {
-            role: u.model_copy(update={"cost_usd": cost.mean()})
+            role: u.model_copy(update={"cost_usd": cost.total()})
             for role, (u, cost) in sorted(self._usage.items())
         }
 
