@@ -343,7 +343,9 @@ class OpsWal:
         """Every commit record, read again (the WAL keeps only running totals)."""
         return list(read_jsonl(self.commits.path, MemoryCommit))
 
-    def log(self, ops: list[MemoryOp], applied: set[str] | frozenset[str] = frozenset()) -> list:
+    def log(
+        self, ops: list[MemoryOp], applied: set[str] | frozenset[str] = frozenset()
+    ) -> list[MemoryOp]:
         """Append the ops not logged yet, numbered; returns them (durable on return). `applied`:
         ids the store holds (logged when they were committed, so not logged again)."""
         fresh: list[MemoryOp] = []
