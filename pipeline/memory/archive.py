@@ -71,17 +71,11 @@ class FrozenArchive:
         if ids:
             with self.db:
                 self.db.execute("BEGIN")
-                for chunk in _chunks(ids):
-                    marks = ",".join("?" * len(chunk))
-                    self.db.execute(f"DELETE FROM frozen WHERE id IN ({marks})", chunk)
+                self._in("DELETE FROM frozen WHERE id IN ({})", ids)
 
     def get(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id, payload FROM frozen WHERE id IN ({marks})"
-            out.update((pid, json.loads(p)) for pid, p in self.db.execute(sql, chunk))
-        return out
+        rows = self._in("SELECT id, payload FROM frozen WHERE id IN ({})", ids)
+        return {pid: json.loads(p) for pid, p in rows}
 
     def scan(self, status: str | None = None) -> Iterator[dict[str, Any]]:
         """Payloads of one status (None: all), read row by row."""
@@ -103,12 +97,8 @@ class FrozenArchive:
 
     def applied(self, op_ids: Sequence[str]) -> set[str]:
         """Which of these op ids a recorded batch holds."""
-        found: set[str] = set()
-        for chunk in _chunks(op_ids):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT op_id FROM applied WHERE op_id IN ({marks})"
-            found.update(op_id for (op_id,) in self.db.execute(sql, chunk))
-        return found
+        rows = self._in("SELECT op_id FROM applied WHERE op_id IN ({})", op_ids)
+        return {op_id for (op_id,) in rows}
 
     def all_applied(self) -> list[str]:
         return [op_id for (op_id,) in self.db.execute("SELECT op_id FROM applied ORDER BY op_id")]
@@ -128,8 +118,10 @@ class FrozenArchive:
         row = self.db.execute("SELECT value FROM state WHERE key = 'version'").fetchone()
         return int(row[0]) if row else 0
 
-
-def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
-    items = list(ids)
-    for i in range(0, len(items), _IN_CHUNK):
-        yield items[i : i + _IN_CHUNK]
+    def _in(self, sql: str, ids: Sequence[str]) -> list[Any]:
+        """Rows of `sql`, its `IN ({})` filled with these ids in chunks (sqlite's variable cap)."""
+        items, rows = list(ids), []
+        for i in range(0, len(items), _IN_CHUNK):
+            chunk = items[i : i + _IN_CHUNK]
+            rows += self.db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
