@@ -1,5 +1,5 @@
 """The adaptive per-endpoint limit on in-flight model calls: rate limits and a CPU-bound loop
-shrink it, successes on an idle loop grow it back."""
+shrink it, quiet windows of event-loop passes grow it back."""
 
 from __future__ import annotations
 
@@ -7,25 +7,30 @@ import time
 
 import anyio
 
-# One event-loop pass taking this long means callbacks are queueing for CPU (past the knee,
-# more calls in flight only lengthen the queue); under the low mark the loop keeps up.
+# Event-loop passes are judged by their median over a window: one slow pass is noise (a GC, a
+# neighbour's burst), a slow median means callbacks queue for CPU (past the knee, more calls in
+# flight only lengthen the queue). Under the low mark the loop keeps up; between the marks, hold.
 LAG_HIGH_S = 0.1
 LAG_LOW_S = 0.02
-SHRINK_EVERY_S = 1.0  # one overload shrink per second: a pass reflects the last change slowly
+WINDOW_S = 1.0  # a pass reflects a limit change slowly: judge (and change) at most once a window
+SHRINK = 0.9
+GROW = 0.1  # of the current limit per quiet window: 614 -> 1,024 in 6 windows
+RATE_LIMIT_SHRINK = 0.8
 MIN_UNDER_LAG = 8  # loop lag never pushes the limit below this (rate limits may)
 
 
 class AdaptiveLimiter:
-    """A capacity limit that shrinks x0.8 on rate limits, x0.9 on event-loop lag (CPU past its
-    knee), and creeps back +1 per `recover_after` successes while the loop keeps up."""
+    """A capacity limit: x0.8 on a rate limit; per window of loop passes x0.9 when the median pass
+    is >= 100 ms, +10 % when it is < 20 ms and no rate limit came, otherwise unchanged."""
 
-    def __init__(self, ceiling: int, recover_after: int = 20) -> None:
+    def __init__(self, ceiling: int) -> None:
         self.ceiling = ceiling
-        self.recover_after = recover_after
         self._limiter: anyio.CapacityLimiter | None = None
-        self._streak = 0
-        self._overloaded = False
-        self._last_shrink = 0.0
+        self._window_start: float | None = None
+        self._passes = 0
+        self._slow = 0  # passes >= LAG_HIGH_S in this window
+        self._quiet = 0  # passes < LAG_LOW_S in this window
+        self._rate_limited = False
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -39,31 +44,31 @@ class AdaptiveLimiter:
         return int(self.limiter.total_tokens)
 
     def on_rate_limit(self) -> None:
-        self._streak = 0
-        self.limiter.total_tokens = max(1, int(self.limiter.total_tokens * 0.8))
+        self._rate_limited = True
+        self.limiter.total_tokens = max(1, int(self.limiter.total_tokens * RATE_LIMIT_SHRINK))
 
     def on_lag(self, lag_s: float, now: float | None = None) -> None:
-        """One measured event-loop pass: shrink while the loop lags, allow recovery once not."""
-        if lag_s < LAG_LOW_S:
-            self._overloaded = False
-            return
-        if lag_s < LAG_HIGH_S:
-            return
-        self._overloaded = True
-        self._streak = 0
+        """One measured event-loop pass; a pass at or past the window's end closes it first."""
         now = time.monotonic() if now is None else now
-        total = int(self.limiter.total_tokens)
-        if now - self._last_shrink >= SHRINK_EVERY_S and total > MIN_UNDER_LAG:
-            self._last_shrink = now
-            self.limiter.total_tokens = max(MIN_UNDER_LAG, int(total * 0.9))
+        if self._window_start is None:
+            self._window_start = now
+        elif now - self._window_start >= WINDOW_S:
+            self._close_window()
+            self._window_start = now
+        self._passes += 1
+        self._slow += lag_s >= LAG_HIGH_S
+        self._quiet += lag_s < LAG_LOW_S
 
-    def on_success(self) -> None:
-        if self._overloaded:
-            return
-        self._streak += 1
-        if self._streak >= self.recover_after and self.limiter.total_tokens < self.ceiling:
-            self._streak = 0
-            self.limiter.total_tokens = min(self.ceiling, int(self.limiter.total_tokens) + 1)
+    def _close_window(self) -> None:
+        # Counting passes against the marks gives the median's side without keeping the passes.
+        total = self.current
+        if 2 * self._slow > self._passes:
+            if total > MIN_UNDER_LAG:
+                self.limiter.total_tokens = max(MIN_UNDER_LAG, int(total * SHRINK))
+        elif 2 * self._quiet > self._passes and not self._rate_limited and total < self.ceiling:
+            self.limiter.total_tokens = min(self.ceiling, total + max(1, int(total * GROW)))
+        self._passes = self._slow = self._quiet = 0
+        self._rate_limited = False
 
 
 async def loop_lag_s() -> float:

@@ -220,7 +220,6 @@ class LLMClient:
                 attempt += 1
                 continue
             latency = time.perf_counter() - started
-            self.limiter.on_success()
             response._memp_latency_s = latency
             _emit(
                 CallEvent(
