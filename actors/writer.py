@@ -152,17 +152,7 @@ class MemoryWriterImpl:
                 self.committer = None
 
 
-# glibc gives each allocating thread its own heap arena (up to 8 per core): besides its event loop
-# the writer runs Ray's threads, and free memory spread over many arenas is rarely given back.
-# Two arenas bound that; the variable must be set before the process starts.
-WRITER_ENV = {"MALLOC_ARENA_MAX": "2"}
-
-
 def memory_writer_cls() -> Any:
-    return ray.remote(
-        num_cpus=0,
-        max_restarts=-1,
-        max_task_retries=0,
-        max_concurrency=1000,
-        runtime_env={"env_vars": WRITER_ENV},
-    )(MemoryWriterImpl)
+    return ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)(
+        MemoryWriterImpl
+    )
