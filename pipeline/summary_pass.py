@@ -6,8 +6,8 @@ time, and only tallies (per task type, per group) and the not-yet-committed ids 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
 
 from pipeline.runlog import MemoryCommit
 from pipeline.summary import ExactSum, GroupFigures, RunSummary, Tally, group_row, summary_of
@@ -16,6 +16,47 @@ from pipeline.types import Trajectory, Usage
 # Ids already met in a commit and kept to place a repeat (a batch retried after the writer died
 # past its commit record commits its ids again, a few records later).
 RECENT_IDS = 65_536
+
+
+V = TypeVar("V")
+_UNREAD = object()
+
+
+def in_step(trajectories: Iterable[Trajectory], commits: Iterable[MemoryCommit],
+            read: Callable[[Trajectory], V]) -> Iterator[tuple[MemoryCommit, list[V]]]:  # fmt: skip
+    """Both logs read once, in step: `read` turns each trajectory (in log order) into what the
+    caller keeps of it; each commit comes with that of its ids. Trailing trajectories are read too.
+
+    Held: trajectories read but not yet committed (a commit follows its trajectories' records),
+    and the last RECENT_IDS committed ids.
+    """
+    trajs: Iterator[Trajectory] = iter(trajectories)
+    pending: dict[str, V] = {}  # read, not yet in a commit
+    recent: dict[str, V] = {}
+    for commit in commits:
+        found: list[V] = []
+        for tid in commit.trajectory_ids:
+            value: Any = pending.pop(tid, _UNREAD)
+            if value is _UNREAD:
+                value = recent.get(tid, _UNREAD)
+            while value is _UNREAD:
+                traj = next(trajs, None)
+                if traj is None:
+                    break  # no such trajectory recorded: it counts nowhere
+                kept = read(traj)
+                if traj.id == tid:
+                    value = kept
+                else:
+                    pending[traj.id] = kept
+            if value is _UNREAD:
+                continue
+            recent[tid] = value
+            if len(recent) > RECENT_IDS:
+                del recent[next(iter(recent))]
+            found.append(value)
+        yield commit, found
+    for traj in trajs:
+        read(traj)
 
 
 class Positions(Protocol):
@@ -71,32 +112,10 @@ class SummaryPass:
 
     def feed(self, trajectories: Iterable[Trajectory], commits: Iterable[MemoryCommit]) -> None:
         """Both logs, each read once and in step: a commit follows its trajectories' records."""
-        trajs: Iterator[Trajectory] = iter(trajectories)
-        pending: dict[str, int] = {}  # read, not yet in a commit: id -> group
-        recent: dict[str, int] = {}
-        for commit in commits:
+        for commit, groups in in_step(trajectories, commits, self.add):
             self._add_usage(commit.usage)
-            for tid in commit.trajectory_ids:
-                group = pending.pop(tid, None)
-                if group is None:
-                    group = recent.get(tid)
-                while group is None:
-                    traj = next(trajs, None)
-                    if traj is None:
-                        break  # no such trajectory recorded: it counts nowhere
-                    g = self.add(traj)
-                    if traj.id == tid:
-                        group = g
-                    else:
-                        pending[traj.id] = g
-                if group is None:
-                    continue
-                recent[tid] = group
-                if len(recent) > RECENT_IDS:
-                    del recent[next(iter(recent))]
+            for group in groups:
                 self.memory_size[group] = max(self.memory_size.get(group, 0), commit.size)
-        for traj in trajs:
-            self.add(traj)
 
     def _add_usage(self, usage: dict[str, Usage]) -> None:
         for role, u in usage.items():
