@@ -63,7 +63,7 @@ class Positions(Protocol):
     def __getitem__(self, task_id: str) -> int: ...
 
 
-class _GroupSums:
+class GroupSums:
     """A learning-curve row in the making: a Tally's group figures only (a run has many groups)."""
 
     __slots__ = ("cost", "episodes", "steps", "successes", "tokens")
@@ -96,7 +96,7 @@ class SummaryPass:
         self.group_size = group_size
         self.positions = positions
         self.task_types: dict[str, Tally] = {}
-        self.groups: dict[int, _GroupSums] = {}
+        self.groups: dict[int, GroupSums] = {}
         self.memory_size: dict[int, int] = {}  # group -> the largest size of its commits
         self.episodes = 0
         self._usage: dict[str, tuple[Usage, ExactSum]] = {}  # commits' usage; cost kept exact
@@ -107,7 +107,7 @@ class SummaryPass:
         group = place // self.group_size
         self.episodes += 1
         self.task_types.setdefault(traj.task.task_type, Tally()).add(traj)
-        self.groups.setdefault(group, _GroupSums()).add(traj)
+        self.groups.setdefault(group, GroupSums()).add(traj)
         return group
 
     def feed(self, trajectories: Iterable[Trajectory], commits: Iterable[MemoryCommit]) -> None:

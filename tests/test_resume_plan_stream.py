@@ -1,11 +1,13 @@
-"""A resume plans from its logs in one streaming pass: the same plan as from the loaded logs, and
-memory that does not grow with the trajectories recorded (a weeks-long run's resume)."""
+"""A long run's logs are read in one streaming pass: a resume's plan (the same as from the loaded
+logs) and the report keep memory that does not grow with the trajectories recorded."""
 
 from __future__ import annotations
 
 import io
 import random
 import tracemalloc
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,9 +18,11 @@ from pipeline.config import RunConfig
 from pipeline.envs import get_suite
 from pipeline.orchestrate.plan import TaskPlan
 from pipeline.orchestrate.scheduler import Scheduler
+from pipeline.report import load_run, run_figures
 from pipeline.runlog import MEMORY_COMMITS, JsonlLog, MemoryCommit, RunDir
 from pipeline.task_source import task_stream
 from pipeline.types import Step, Task, Trajectory
+from pipeline.view.stats import mean_ci
 
 BATCH = 10  # trajectories per commit record
 
@@ -83,26 +87,47 @@ def test_the_streamed_plan_equals_the_plan_from_loaded_logs(tmp_path: Path, sync
     assert _state(streamed) == _state(loaded)
 
 
-def _peak(rd: RunDir, cfg: RunConfig) -> int:
+def _plan(rd: RunDir, cfg: RunConfig) -> None:
     progress = Progress(Console(file=io.StringIO()), None, enabled=False)
-    suite = get_suite(cfg.env)
-    tracemalloc.start()
-    plan = TaskPlan.for_run(suite, cfg, rd, seen=progress.add)
+    plan = TaskPlan.for_run(get_suite(cfg.env), cfg, rd, seen=progress.add)
     Scheduler(plan, sync=False, memory_on=True, max_in_flight=8)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
     assert progress.tally.episodes == len(plan.recorded) + plan.watermark + plan.retired_count()
-    return peak
 
 
-def test_resume_planning_memory_does_not_grow_with_the_log(tmp_path: Path) -> None:
+def _report(rd: RunDir, cfg: RunConfig) -> None:
+    assert run_figures(load_run(rd.path)).total.episodes > 0
+
+
+def _peaks(tmp: Path, read: Callable[[RunDir, RunConfig], None]) -> tuple[dict, dict]:
+    """Peak traced memory of `read` over logs of 500 and 5,000 trajectories, and the log sizes."""
     sizes, peaks = {}, {}
     for n in (500, 5000):
         cfg = _cfg(n, sync=False, memory=True)
-        rd, _ = _record(tmp_path / str(n), cfg, n, seed=n, steps=6)
+        rd, _ = _record(tmp / str(n), cfg, n, seed=n, steps=6)
         sizes[n] = (rd.path / "trajectories.jsonl").stat().st_size
-        peaks[n] = _peak(rd, cfg)
+        tracemalloc.start()
+        read(rd, cfg)
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return sizes, peaks
+
+
+def test_resume_planning_memory_does_not_grow_with_the_log(tmp_path: Path) -> None:
+    sizes, peaks = _peaks(tmp_path, _plan)
     # A list of the trajectories would take several times the file; the pass keeps the
     # uncommitted ones, those read ahead of a commit and the last committed ids.
     assert peaks[5000] - peaks[500] < (sizes[5000] - sizes[500]) / 10, (peaks, sizes)
     assert peaks[5000] < sizes[500], (peaks, sizes)
+
+
+def test_report_memory_does_not_grow_with_the_log(tmp_path: Path) -> None:
+    sizes, peaks = _peaks(tmp_path, _report)
+    # Tallies, a row per group and per commit: not the records (a list takes ~3x the file).
+    assert peaks[5000] - peaks[500] < (sizes[5000] - sizes[500]) / 10, (peaks, sizes)
+
+
+def test_a_counted_mean_interval_equals_the_listed_one() -> None:
+    rng = random.Random(7)
+    values = [float(rng.choice([0, 1, 3, 30, 1e16, 0.1])) for _ in range(999)]
+    assert mean_ci(Counter(values)) == mean_ci(values)
+    assert mean_ci({}) == mean_ci([]) and mean_ci({2.5: 1}) == mean_ci([2.5])
