@@ -16,6 +16,9 @@ from pipeline.types import Trajectory, Usage
 # Ids already met in a commit and kept to place a repeat (a batch retried after the writer died
 # past its commit record commits its ids again, a few records later).
 RECENT_IDS = 65_536
+# An async run's learning curve runs over completion order and grows with it (50,000 rows per
+# million episodes at group 20): past this many rows, rows merge pairwise (twice the episodes).
+MAX_GROUP_ROWS = 2048
 
 
 V = TypeVar("V")
@@ -79,6 +82,13 @@ class GroupSums:
         self.tokens += traj.usage.prompt_tokens + traj.usage.completion_tokens
         self.cost.add(traj.usage.cost_usd)
 
+    def merge(self, other: GroupSums) -> None:
+        self.episodes += other.episodes
+        self.successes += other.successes
+        self.steps += other.steps
+        self.tokens += other.tokens
+        self.cost.merge(other.cost)
+
     def row(self, group: int, memory_size: int) -> GroupFigures:
         t = Tally(episodes=self.episodes, successes=self.successes, steps=self.steps,
                   prompt_tokens=self.tokens, cost_usd=self.cost.total())  # fmt: skip
@@ -89,11 +99,15 @@ class SummaryPass:
     """Fed one trajectory and commit at a time; sums are exact, so finish order does not count.
 
     Groups of `group_size` run over task positions (sync mode: `positions` maps a task id to its
-    stream position) or, without positions, over completion order (async mode).
+    stream position) or, without positions, over completion order (async mode), where the rows
+    widen (double) whenever there would be more than `max_rows` of them.
     """
 
-    def __init__(self, group_size: int, positions: Positions | None = None) -> None:
+    def __init__(self, group_size: int, positions: Positions | None = None,
+                 max_rows: int = MAX_GROUP_ROWS) -> None:  # fmt: skip
         self.group_size = group_size
+        self.width = group_size  # episodes per row
+        self.max_rows = max_rows if positions is None else None  # sync: the suite's groups
         self.positions = positions
         self.task_types: dict[str, Tally] = {}
         self.groups: dict[int, GroupSums] = {}
@@ -102,19 +116,30 @@ class SummaryPass:
         self._usage: dict[str, tuple[Usage, ExactSum]] = {}  # commits' usage; cost kept exact
 
     def add(self, traj: Trajectory) -> int:
-        """Count one trajectory; returns its group."""
+        """Count one trajectory; returns its place (stream position or completion index)."""
         place = self.episodes if self.positions is None else self.positions[traj.task.id]
-        group = place // self.group_size
         self.episodes += 1
         self.task_types.setdefault(traj.task.task_type, Tally()).add(traj)
-        self.groups.setdefault(group, GroupSums()).add(traj)
-        return group
+        self.groups.setdefault(place // self.width, GroupSums()).add(traj)
+        if self.max_rows is not None and len(self.groups) > self.max_rows:
+            self._widen()
+        return place
+
+    def _widen(self) -> None:
+        """Twice the episodes per row: rows 2g and 2g+1 become row g (sums stay exact)."""
+        self.width *= 2
+        groups, self.groups = self.groups, {}
+        for g, sums in groups.items():
+            self.groups.setdefault(g // 2, GroupSums()).merge(sums)
+        sizes, self.memory_size = self.memory_size, {}
+        for g, size in sizes.items():
+            self.memory_size[g // 2] = max(self.memory_size.get(g // 2, 0), size)
 
     def feed(self, trajectories: Iterable[Trajectory], commits: Iterable[MemoryCommit]) -> None:
         """Both logs, each read once and in step: a commit follows its trajectories' records."""
-        for commit, groups in in_step(trajectories, commits, self.add):
+        for commit, places in in_step(trajectories, commits, self.add):
             self._add_usage(commit.usage)
-            for group in groups:
+            for group in {place // self.width for place in places}:
                 self.memory_size[group] = max(self.memory_size.get(group, 0), commit.size)
 
     def _add_usage(self, usage: dict[str, Usage]) -> None:
@@ -137,4 +162,5 @@ class SummaryPass:
     def summary(self, **figures: Any) -> RunSummary:
         """summary_of() with this pass's tallies and groups; `figures` as summarize() takes them."""
         types = dict(sorted(self.task_types.items()))
-        return summary_of(types, groups=self.group_figures(), **figures)
+        widened = self.width if self.width != self.group_size else None
+        return summary_of(types, groups=self.group_figures(), group_episodes=widened, **figures)
