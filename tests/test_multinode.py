@@ -6,12 +6,8 @@ rollout workers land on both nodes, the writer stays on the driver's node, and n
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,9 +15,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import psutil
 import pytest
 
+from actors.local_cluster import LocalCluster, node_env
 from tests.pipeline_checks import check_memory, summary, task_ids
 
 # Needs Ray, Prometheus, a browser or a subprocess: not in `make test-fast`.
@@ -29,95 +25,17 @@ pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "configs" / "household-sim.yaml"
-# The `ray` CLI of the interpreter running the tests (the venv), not whichever is on PATH.
-RAY = Path(sys.executable).with_name("ray")
 TASKS = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    return {
-        **env,
-        # Ray >= 2.5x turns token auth on when it finds ~/.ray/auth_token; every node and the
-        # driver must agree (see deploy/compose.yaml).
-        "RAY_AUTH_MODE": "disabled",
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_worker_niceness": "0",
-        "PYTHONPATH": str(ROOT),
-        **extra,
-    }
-
-
-class Cluster:
-    """`ray start` processes, each in its own session, so teardown kills exactly what they made."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.sessions: list[int] = []
-        self.port = _free_port()
-        self.dashboard_port = _free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.dashboard = f"http://127.0.0.1:{self.dashboard_port}"
-
-    def _start(self, name: str, *args: str) -> None:
-        cmd = [
-            str(RAY), "start", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-            f"--resources={json.dumps({name: 1})}", f"--temp-dir={self.tmp / name}",
-            "--disable-usage-stats", *args,
-        ]  # fmt: skip
-        proc = subprocess.Popen(
-            cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, text=True,
-        )  # fmt: skip
-        self.sessions.append(proc.pid)  # its session id: every Ray process it starts inherits it
-        out, _ = proc.communicate(timeout=180)
-        assert proc.returncode == 0, f"ray start ({name}) failed:\n{out[-3000:]}"
-
-    def start(self) -> None:
-        # The dashboard serves the state API (list_actors) used to see where the actors ran.
-        self._start(
-            "node_head", "--head", f"--port={self.port}", "--include-dashboard=true",
-            "--dashboard-host=127.0.0.1", f"--dashboard-port={self.dashboard_port}",
-        )  # fmt: skip
-        self._start("node_b", f"--address={self.address}")
-
-    def processes(self) -> list[psutil.Process]:
-        found: dict[int, psutil.Process] = {}
-        for proc in psutil.process_iter():
-            try:
-                if os.getsid(proc.pid) in self.sessions:
-                    found[proc.pid] = proc
-                    found.update((c.pid, c) for c in proc.children(recursive=True))
-            except (psutil.Error, ProcessLookupError, PermissionError):
-                continue
-        return list(found.values())
-
-    def stop(self) -> None:
-        """No `ray stop`: it would stop every Ray on the machine, other sessions' too."""
-        procs = self.processes()
-        for proc in procs:
-            with contextlib.suppress(psutil.Error):
-                proc.send_signal(signal.SIGTERM)
-        _, alive = psutil.wait_procs(procs, timeout=10)
-        for proc in alive:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-        psutil.wait_procs(alive, timeout=10)
 
 
 @pytest.fixture
 def cluster():
     # Short and our own: Ray's unix socket paths live under it (about 107 characters at most).
     tmp = Path(tempfile.mkdtemp(prefix="memp-mn-", dir="/tmp"))
-    nodes = Cluster(tmp)
+    nodes = LocalCluster(tmp)
     try:
-        nodes.start()
+        nodes.start_node("node_head", head=True)
+        nodes.start_node("node_b")
         yield nodes
     finally:
         nodes.stop()
@@ -149,7 +67,7 @@ def test_rollout_workers_run_on_both_nodes(cluster, tmp_path, monkeypatch):
     cmd += [arg for kv in sets for arg in ("--set", kv)] + ["--no-progress"]
     # No --address: memp run joins the cluster RAY_ADDRESS names, as a Ray Job's driver does.
     done = subprocess.run(
-        cmd, env=_env(RAY_ADDRESS=cluster.address), cwd=ROOT, capture_output=True, text=True,
+        cmd, env=node_env(RAY_ADDRESS=cluster.address), cwd=ROOT, capture_output=True, text=True,
         timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -171,3 +89,17 @@ def test_rollout_workers_run_on_both_nodes(cluster, tmp_path, monkeypatch):
     # owns the run directory's embedded Qdrant, so it runs there.
     assert placed.get("MemoryWriterImpl") == [nodes["node_head"]], placed
     print(f"multi-node run: {time.monotonic() - started:.0f}s after the nodes were up")
+
+
+def test_perf_nodes_places_workers_on_the_second_node_while_it_is_up():
+    """`memp perf nodes`: head only, then both nodes, then head only again; each run measured."""
+    cmd = [sys.executable, "-m", "pipeline.cli", "perf", "nodes", "--concurrency", "64",
+           "--latency", "0.05", "--warmup", "2", "--window", "3"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout[done.stdout.index("{\n") :])
+    runs = report["runs"]
+    assert [r["name"] for r in runs] == ["one node", "two nodes", "one node again"]
+    assert [r["nodes"] for r in runs] == [1, 2, 1]
+    assert all(r["steps_per_s"] > 0 for r in runs)
+    assert report["two_over_one"] > 0

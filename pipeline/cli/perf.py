@@ -145,3 +145,34 @@ def perf_pipeline(
     broke = breaking_point(points)
     console.print(f"ratio to ideal falls below 0.9 at concurrency: {broke or 'none tested'}")
     console.print_json(json.dumps([p.model_dump() for p in points]))
+
+
+@perf_app.command("nodes")
+def perf_nodes(
+    concurrency: Annotated[int, typer.Option(help="episodes in flight")] = 2048,
+    # Short latency: 2,048 in flight then ask ~4,000 steps/s, more than one core carries.
+    latency: Annotated[float, typer.Option(help="sim lognormal mean latency, s")] = 0.5,
+    warmup: Annotated[float, typer.Option(help="seconds before counting")] = 5.0,
+    window: Annotated[float, typer.Option(help="seconds counted per run")] = 15.0,
+    server: Annotated[
+        bool, typer.Option(help="agent calls a local OpenAI-compatible server over HTTP")
+    ] = False,
+) -> None:
+    """Steps/s on a local two-node Ray cluster: head only, with a second node, head only again."""
+    from actors.perf_nodes import bench_nodes  # the Ray layer
+
+    try:
+        runs = bench_nodes(concurrency, window, warmup, latency, server)
+    except MempError as err:
+        fail(str(err))
+        return
+    for name, p in runs:
+        line = (f"{name:>15}: {p.steps_per_s:8.1f} steps/s, ratio {p.ratio:.2f}, "
+                f"CPU {p.cpu_ms_per_step:.2f} ms/step, workers on {p.nodes} node(s)")  # fmt: skip
+        console.print(line, soft_wrap=True)
+    one = (runs[0][1].steps_per_s + runs[2][1].steps_per_s) / 2
+    gain = runs[1][1].steps_per_s / one if one else 0.0
+    console.print(f"two nodes / one node (mean of before and after): {gain:.2f}")
+    console.print("note: 'sim' is a scripted stand-in for an LLM; the nodes share one machine.")
+    console.print_json(json.dumps({"runs": [{"name": n, **p.model_dump()} for n, p in runs],
+                                   "two_over_one": round(gain, 3)}))  # fmt: skip
