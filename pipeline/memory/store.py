@@ -275,16 +275,18 @@ class ProcedureStore(StoreReads):
         self,
         ops: Sequence[MemoryOp],
         before_write: Callable[[list[MemoryOp]], None] | None = None,
+        applied: set[str] | None = None,
     ) -> ApplyResult:
         """Apply ops serially and idempotently (by op id); bumps the version once per batch.
         `before_write` gets the ops the batch derives (discard rule, capacity) before any
-        change reaches the store: the committer logs them there."""
+        change reaches the store: the committer logs them there. `applied`: which of the ops'
+        ids the store holds, if the caller just asked (and nothing applied since)."""
         if self.embedder is None:
             raise MemoryStoreError("memory store opened read-only (no embedder); cannot apply ops")
         async with self._lock:
             self._counts = {}  # the writer counts mid-batch, before the version moves
             try:
-                return await BatchWriter(self, before_write).run(list(ops))
+                return await BatchWriter(self, before_write).run(list(ops), applied)
             finally:
                 self._active_ids, self._counts = None, {}
 
