@@ -57,8 +57,15 @@ class Driver:
         self.memory_on = cfg.memory.enabled
         p = cfg.pipeline
         suite = get_suite(cfg.env)
-        recorded = run_dir.recorded_trajectories()
-        self.plan = TaskPlan.for_run(suite, cfg, recorded)
+        self.progress = Progress(console, planned_total(suite, cfg), enabled=show_progress,
+                                 every_s=p.progress_every_s)  # fmt: skip
+        self.progress.errors = self.telemetry.errors  # shared: the view reads the live tally
+        self.progress.retries = self.telemetry.retries
+        self._group_shown = 0
+        if self.sync:
+            self.progress.set_group(0)
+        # One pass over the logs: only uncommitted trajectories are kept (a long run's resume).
+        self.plan = TaskPlan.for_run(suite, cfg, run_dir, seen=self.progress.add)
         self.sched = Scheduler(
             self.plan,
             sync=self.sync,
@@ -66,7 +73,6 @@ class Driver:
             max_in_flight=p.max_in_flight or p.rollout_workers * p.episodes_per_worker,
             max_version_lag=p.max_version_lag,
             update_every=cfg.memory.update_every,
-            committed={tid for c in run_dir.recorded_commits() for tid in c.trajectory_ids},
         )
         self.episodes: dict[Any, _Episode] = {}
         self.memory: dict[Any, _Memory] = {}
@@ -78,15 +84,6 @@ class Driver:
         self.held: list[MemoryBatch] = []
         self.version = 0
         self.memory_error = ""  # the last memory failure that exhausted its retries
-        self.progress = Progress(console, planned_total(suite, cfg), enabled=show_progress,
-                                 every_s=p.progress_every_s)  # fmt: skip
-        self.progress.errors = self.telemetry.errors  # shared: the view reads the live tally
-        self.progress.retries = self.telemetry.retries
-        self._group_shown = 0
-        if self.sync:
-            self.progress.set_group(0)
-        for traj in recorded:
-            self.progress.add(traj)
 
     # ---- main loop ----
 

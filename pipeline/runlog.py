@@ -265,7 +265,10 @@ class RunDir:
         return self.path / MEMORY_COMMITS
 
     def recorded_ops(self) -> list[MemoryOp]:
-        return list(read_jsonl(self.ops_path, MemoryOp))
+        return list(self.stream_ops())
+
+    def stream_ops(self) -> Iterator[MemoryOp]:
+        return read_jsonl(self.ops_path, MemoryOp)
 
     def recorded_commits(self) -> list[MemoryCommit]:
         return list(self.stream_commits())

@@ -174,6 +174,9 @@ class RunSummary(Record):
     llm_retries: dict[str, int] = Field(default_factory=dict)
     memory: MemoryFigures = Field(default_factory=MemoryFigures)
     groups: list[GroupFigures] = Field(default_factory=list)
+    # Episodes per row of `groups` when not pipeline.group_size: a long async run's rows widen
+    # so that there are at most summary_pass.MAX_GROUP_ROWS of them.
+    group_episodes: int | None = None
     wall_s: float = 0.0
     status: dict[str, int] = Field(default_factory=dict)
     model: str = ""
@@ -217,6 +220,7 @@ def summary_of(
     task_types: Mapping[str, Tally],
     *,
     groups: list[GroupFigures] | None = None,
+    group_episodes: int | None = None,
     memory: MemoryFigures | None = None,
     wall_s: float = 0.0,
     model: str = "",
@@ -247,6 +251,7 @@ def summary_of(
         llm_retries={r: n for r, n in sorted((llm_retries or {}).items()) if n},
         memory=memory or MemoryFigures(),
         groups=groups or [],
+        group_episodes=group_episodes,
         wall_s=round(wall_s, 3),
         status=dict(sorted(total.status.items())),  # not first-seen order: that is finish order
         model=model,

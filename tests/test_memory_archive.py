@@ -142,21 +142,6 @@ def test_a_crash_mid_move_settles_to_the_newer_write(tmp_path):
     anyio.run(body)
 
 
-def test_the_local_client_reopens_after_many_deletes_without_losing_anything(tmp_path):
-    async def body():
-        store = await open_store(tmp_path / "q", capacity=5)
-        procs = many(300)
-        for i in range(0, 300, 30):
-            await store.apply([add(p) for p in procs[i : i + 30]])
-        coll = store.client._client.collections[store.collection]
-        assert len(coll.ids) < 300  # reopened: deleted slots left RAM
-        assert await store.count("active") == 5 and await store.count("discarded") == 295
-        assert _live_ids(store) == {p.id for p in await store.all("active")}
-        await store.close()
-
-    anyio.run(body)
-
-
 def test_the_server_layout_keeps_frozen_points_and_looks_op_ids_up(tmp_path):
     """No archive (as against a server): the collection and batch records hold everything."""
 

@@ -58,6 +58,31 @@ def test_commit_logs_applies_and_records(tmp_path):
     assert first.trajectory_ids == ["e0"] and second.trajectory_ids == ["e0b"]
 
 
+def test_each_commit_asks_the_store_once_which_ops_it_holds(tmp_path):
+    # The WAL filter and the writer's idempotency share one lookup (a scan of the batch records).
+    async def main():
+        store = await open_store(tmp_path / "qdrant")
+        asked: list[list[str]] = []
+        lookup = store.applied
+
+        async def applied(op_ids):
+            asked.append(list(op_ids))
+            return await lookup(op_ids)
+
+        store.applied = applied
+        committer = MemoryCommitter(store, OpsWal(tmp_path))
+        out = await committer.commit(Submission(_ops(0), "e0"))
+        again = await committer.commit(Submission(_ops(0), "e0b"))  # a re-fed batch
+        await store.close()
+        committer.wal.close()
+        return asked, out, again
+
+    asked, out, again = anyio.run(main)
+    ids = [op.op_id for op in _ops(0)]
+    assert asked == [ids, ids]
+    assert out.applied == {"add": 1, "stat": 1} and again.skipped == 2 and again.applied == {}
+
+
 def test_concurrent_commits_share_one_batch_and_one_version(tmp_path):
     async def main():
         store = await open_store(tmp_path / "qdrant")

@@ -118,6 +118,27 @@ def test_async_groups_follow_completion_order() -> None:
     assert set(run.task_types) == {"pick", "heat", "clean"}
 
 
+def test_a_long_async_curve_widens_its_rows_and_keeps_their_sums() -> None:
+    # 1,000 episodes in groups of 8 are 125 rows; capped at 20 they widen three times, to 64 a row.
+    rng = random.Random(4)
+    trajs = [_traj(i, rng) for i in range(1000)]
+    rng.shuffle(trajs)
+    commits = _commits(trajs, rng)
+    capped = SummaryPass(SIZE, max_rows=20)
+    capped.feed(trajs, commits)
+    wide = SummaryPass(SIZE * 8)  # what those rows must equal: groups of 64 from the start
+    wide.feed(trajs, commits)
+    got, want = capped.summary(), wide.summary()
+    assert len(got.groups) == 16 and got.group_episodes == SIZE * 8
+    assert got.groups == want.groups  # episodes, rates, tokens, exact cost, memory sizes
+    assert want.group_episodes is None  # not widened: the rows are pipeline.group_size
+    # sync groups are the suite's: never widened
+    positions = StreamPositions(iter([_task(i) for i in range(1000)]))
+    sync = SummaryPass(SIZE, positions, max_rows=20)
+    sync.feed(sorted(trajs, key=lambda t: t.task.id), [])
+    assert len(sync.summary().groups) == 125 and sync.summary().group_episodes is None
+
+
 def test_console_table_comes_from_the_pass_tallies() -> None:
     from rich.console import Console
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pipeline.grid.expand import Cell
 from pipeline.grid.stats import Paired, Spread, paired, paired_by_type, spread
 from pipeline.report.load import load_run
+from pipeline.runlog import TRAJECTORIES, read_jsonl
 from pipeline.summary import GroupFigures, RunSummary, tally
 from pipeline.types import Trajectory
 
@@ -53,8 +54,9 @@ def load_results(cells: list[Cell], grid_dir: Path) -> list[CellResult]:
         if summary_path.is_file():
             raw = json.loads(summary_path.read_text(encoding="utf-8"))
         scores = {k: float(v) for k, v in (raw.get("scores") or {}).items()}
+        trajectories = list(read_jsonl(run.path / TRAJECTORIES, Trajectory))  # pairs need them
         out.append(
-            CellResult(cell=cell, trajectories=run.trajectories, summary=run.summary, scores=scores)
+            CellResult(cell=cell, trajectories=trajectories, summary=run.summary, scores=scores)
         )
     return out
 

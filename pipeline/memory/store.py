@@ -20,6 +20,7 @@ from qdrant_client import models as qm
 
 from pipeline.config import MemoryConfig
 from pipeline.memory.archive import FrozenArchive, newer
+from pipeline.memory.compact import compact_local, release_free_heap
 from pipeline.memory.embed import Embedder, embedder_dim
 from pipeline.memory.index import ActiveIndex, load_index
 from pipeline.memory.reads import StoreReads, status_filter
@@ -40,10 +41,21 @@ __all__ = ["ProcedureStore", "status_filter"]
 
 _META_VECTOR = "m"  # meta points need some vector in every Qdrant version; one float is enough
 _BATCHES = qm.Filter(must=[qm.FieldCondition(key="kind", match=qm.MatchValue(value="batch"))])
-# Local Qdrant only marks a deleted point (its payload and vector rows stay in RAM until the
-# client reopens): reopen once this many points left since, and at least as many as are live.
-_REOPEN_AFTER = 256
+# Local Qdrant only marks a deleted point (its payload and vector rows stay in RAM): drop them
+# (compact.py) once this many points left since, and at least as many as are live.
+_COMPACT_AFTER = 256
 ARCHIVE_SUFFIX = ".archive.sqlite"
+
+
+def procedure_vectors(dim: int) -> dict[str, qm.VectorParams]:
+    """A procedure collection's vectors: the task text, and one row per keyword (MaxSim)."""
+    multi = qm.MultiVectorConfig(comparator=qm.MultiVectorComparator.MAX_SIM)
+    return {
+        QUERY_VECTOR: qm.VectorParams(size=dim, distance=qm.Distance.COSINE),
+        FACTS_VECTOR: qm.VectorParams(
+            size=dim, distance=qm.Distance.COSINE, multivector_config=multi
+        ),
+    }
 
 
 class ProcedureStore(StoreReads):
@@ -201,19 +213,7 @@ class ProcedureStore(StoreReads):
     async def _create(self) -> None:
         assert self.embedder is not None
         dim = self.dim = await embedder_dim(self.embedder)
-        await self.client.create_collection(
-            self.collection,
-            vectors_config={
-                QUERY_VECTOR: qm.VectorParams(size=dim, distance=qm.Distance.COSINE),
-                FACTS_VECTOR: qm.VectorParams(
-                    size=dim,
-                    distance=qm.Distance.COSINE,
-                    multivector_config=qm.MultiVectorConfig(
-                        comparator=qm.MultiVectorComparator.MAX_SIM
-                    ),
-                ),
-            },
-        )
+        await self.client.create_collection(self.collection, vectors_config=procedure_vectors(dim))
         if not await self.client.collection_exists(self.meta):
             await self.client.create_collection(
                 self.meta, vectors_config={_META_VECTOR: qm.VectorParams(size=1, distance="Dot")}
@@ -275,16 +275,18 @@ class ProcedureStore(StoreReads):
         self,
         ops: Sequence[MemoryOp],
         before_write: Callable[[list[MemoryOp]], None] | None = None,
+        applied: set[str] | None = None,
     ) -> ApplyResult:
         """Apply ops serially and idempotently (by op id); bumps the version once per batch.
         `before_write` gets the ops the batch derives (discard rule, capacity) before any
-        change reaches the store: the committer logs them there."""
+        change reaches the store: the committer logs them there. `applied`: which of the ops'
+        ids the store holds, if the caller just asked (and nothing applied since)."""
         if self.embedder is None:
             raise MemoryStoreError("memory store opened read-only (no embedder); cannot apply ops")
         async with self._lock:
             self._counts = {}  # the writer counts mid-batch, before the version moves
             try:
-                return await BatchWriter(self, before_write).run(list(ops))
+                return await BatchWriter(self, before_write).run(list(ops), applied)
             finally:
                 self._active_ids, self._counts = None, {}
 
@@ -310,19 +312,18 @@ class ProcedureStore(StoreReads):
         if self.index is not None:  # same path as the write: the mirror cannot drift
             self.index.apply((str(p.id), p.payload or {}, p.vector, True) for p in live)  # type: ignore[misc]
             self.index.forget(frozen)
-        if self._left >= max(_REOPEN_AFTER, self.index.count("active") if self.index else 0):
-            await self._reopen()
+        if self._left >= max(_COMPACT_AFTER, self.index.count("active") if self.index else 0):
+            await self._drop_deleted()
 
-    async def _reopen(self) -> None:
-        """Reopen the local client so deleted points' payloads and vectors leave RAM. The local
-        client never suspends inside a call, so no coroutine sees it half closed."""
-        if self.path is None:  # in-memory client: nothing to reload from
-            self._left = 0
-            return
-        await self.client.close()
-        self.client = AsyncQdrantClient(path=str(self.path))
-        self._tune_local_storage()
+    async def _drop_deleted(self) -> None:
+        """Free deleted points' payloads and vectors: in place, else by reopening the client (the
+        local client never suspends inside a call, so no coroutine sees it half closed)."""
+        if not compact_local(self.client, self.collection) and self.path is not None:
+            await self.client.close()
+            self.client = AsyncQdrantClient(path=str(self.path))
+            self._tune_local_storage()
         self._left = 0
+        release_free_heap()  # the dropped rows were thousands of small objects: give pages back
 
     async def record_batch(self, version: int, op_ids: list[str], applied: int) -> None:
         """Remember a batch's op ids; the record is the commit point that makes replays no-ops."""

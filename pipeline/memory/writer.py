@@ -91,9 +91,10 @@ class BatchWriter:
         self.near_hits: dict[tuple[str, str], list[tuple[str, float]]] = {}
         self.adjusted: set[str] = set()  # procedures revised in this batch: one adjust each
 
-    async def run(self, ops: list[MemoryOp]) -> ApplyResult:
+    async def run(self, ops: list[MemoryOp], done: set[str] | None = None) -> ApplyResult:
         fresh: list[MemoryOp] = []
-        done = await self.store.applied([op.op_id for op in ops])
+        if done is None:  # the committer passes what it looked up for the log
+            done = await self.store.applied([op.op_id for op in ops])
         for op in ops:
             if op.op_id in done or op.op_id in self.seen:
                 self.result.skipped.append(op.op_id)

@@ -27,7 +27,10 @@ class OpStore(Protocol):
     server: bool
 
     async def apply(
-        self, ops: list[MemoryOp], before_write: Callable[[list[MemoryOp]], None] | None = None
+        self,
+        ops: list[MemoryOp],
+        before_write: Callable[[list[MemoryOp]], None] | None = None,
+        applied: set[str] | None = None,
     ) -> ApplyResult: ...
 
     async def applied(self, op_ids: Sequence[str]) -> set[str]: ...
@@ -127,7 +130,8 @@ class MemoryCommitter:
     async def _apply(self, ops: list[MemoryOp], subs: list[Submission]) -> Outcome:
         unique = list({op.op_id: op for op in ops}.values())
         # Durable before the store sees them; ops the store holds were logged when committed.
-        logged = self.wal.log(unique, await self.store.applied([op.op_id for op in unique]))
+        held = await self.store.applied([op.op_id for op in unique])  # under the lock: stays true
+        logged = self.wal.log(unique, held)
         derived: list[MemoryOp] = []
 
         def log_derived(found: list[MemoryOp]) -> None:
@@ -136,7 +140,7 @@ class MemoryCommitter:
 
         # All of them, not only the fresh: the store skips what it holds (by op id), and an op
         # logged before a crash must not be lost because the log already has it.
-        result = await self.store.apply(unique, log_derived)
+        result = await self.store.apply(unique, log_derived, held)
         covered = [op.op_id for op in unique] + [op.op_id for op in derived]
         seqs = [self.wal.pending[i] for i in covered if i in self.wal.pending]
         kinds = dict(Counter(op.kind for op in result.applied))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from pipeline.config import RunConfig
 from pipeline.envs import EnvSuite, get_suite
 from pipeline.runlog import RunDir, RunDirError
+from pipeline.summary_pass import in_step
 from pipeline.task_source import task_stream
 from pipeline.types import Task, Trajectory
 
@@ -29,21 +30,45 @@ class TaskPlan:
     """
 
     def __init__(self, tasks: Iterator[Task] | list[Task], group_size: int,
-                 recorded: list[Trajectory]) -> None:  # fmt: skip
+                 recorded: Iterable[Trajectory] = ()) -> None:  # fmt: skip
         self.group_size = group_size
-        self.recorded: dict[str, Trajectory] = {t.task.id: t for t in recorded}  # not retired
+        self.recorded: dict[str, Trajectory] = {}  # not retired
         self.position: dict[str, int] = {}  # tasks read from the stream and not retired
         self.watermark = 0  # every position below it is retired
         self._retired: set[int] = set()  # retired positions at or above the watermark
         self._stream: Iterator[Task] = iter(tasks)
         self._ahead: deque[tuple[int, Task]] = deque()  # read past, not recorded, not dispatched
+        self._passed: dict[str, tuple[int, Task]] = {}  # read past while locating, by id
         self._count = 0
         self.exhausted = False
-        self._locate_recorded()
+        for traj in recorded:
+            self.locate(traj)
+        self.located()
 
     @classmethod
-    def for_run(cls, suite: EnvSuite, cfg: RunConfig, recorded: list[Trajectory]) -> TaskPlan:
-        return cls(task_stream(suite, cfg.env), cfg.pipeline.group_size, recorded)
+    def for_run(cls, suite: EnvSuite, cfg: RunConfig, run_dir: RunDir,
+                seen: Callable[[Trajectory], None] | None = None) -> TaskPlan:  # fmt: skip
+        """A resumed run's plan from its logs, read once and in step; `seen` gets every record.
+
+        Recorded work that needs nothing more (memory off, or its commit recorded) is retired as
+        it is read, so only the uncommitted trajectories are kept, never the whole log.
+        """
+        plan = cls(task_stream(suite, cfg.env), cfg.pipeline.group_size)
+        memory_on = cfg.memory.enabled
+
+        def read(traj: Trajectory) -> str:
+            if seen is not None:
+                seen(traj)
+            plan.locate(traj)
+            if not memory_on:
+                plan.retire(traj.task.id)
+            return traj.task.id
+
+        for _, task_ids in in_step(run_dir.stream_trajectories(), run_dir.stream_commits(), read):
+            for task_id in task_ids:
+                plan.retire(task_id)
+        plan.located()
+        return plan
 
     def _read(self) -> tuple[int, Task] | None:
         for task in self._stream:
@@ -53,19 +78,23 @@ class TaskPlan:
             return index, task
         return None
 
-    def _locate_recorded(self) -> None:
-        missing = set(self.recorded)
-        missing.difference_update(self.position)
-        while missing:
-            item = self._read()
-            if item is None:
-                raise RunDirError(
-                    f"{len(missing)} recorded tasks are not in this run's task stream "
-                    f"(e.g. {sorted(missing)[0]}); was the tasks file changed?"
-                )
-            missing.discard(item[1].id)
-            if item[1].id not in self.recorded:
-                self._ahead.append(item)
+    def locate(self, traj: Trajectory) -> None:
+        """A recorded trajectory: read the stream past its task (a resume), so it has a position."""
+        task_id = traj.task.id
+        if task_id not in self.recorded and self._passed.pop(task_id, None) is None:
+            while (item := self._read()) is None or item[1].id != task_id:
+                if item is None:
+                    raise RunDirError(
+                        f"recorded task {task_id} is not in this run's task stream; "
+                        "was the tasks file changed?"
+                    )
+                self._passed[item[1].id] = item
+        self.recorded[task_id] = traj
+
+    def located(self) -> None:
+        """Every recorded trajectory is located: tasks read past them are the next to dispatch."""
+        self._ahead.extend(self._passed.values())  # in stream order
+        self._passed = {}
 
     def _fill(self) -> None:
         """Make `_ahead[0]` the next task to dispatch, if any is left."""
@@ -161,6 +190,6 @@ def check_inputs(cfg: RunConfig, run_dir: RunDir | None = None) -> None:
             pass
     if run_dir is None:
         return
-    run_dir.recorded_ops()
-    run_dir.recorded_commits()
-    TaskPlan.for_run(suite, cfg, run_dir.recorded_trajectories())  # recorded tasks are in it
+    for _ in run_dir.stream_ops():
+        pass
+    TaskPlan.for_run(suite, cfg, run_dir)  # the logs parse; recorded tasks are in the stream

@@ -37,7 +37,8 @@ def build_report(run_dirs: list[Path], out_dir: Path) -> ReportFiles:
         raise ReportError("no run directories given")
     data = load_runs(run_dirs)
     runs = [run_figures(d) for d in data]
-    sizes = [d.meta.group_size for d in data]
+    # episodes per curve point: a long async run's summary rows are wider than its groups
+    sizes = [(d.summary.group_episodes if d.summary else None) or d.meta.group_size for d in data]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         images = [

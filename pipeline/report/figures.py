@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pipeline.report.load import RunData
-from pipeline.summary import GroupFigures, MemoryFigures, Tally, by_task_type, group_figures, tally
+from pipeline.summary import GroupFigures, MemoryFigures, Tally
 from pipeline.types import OP_KINDS
 from pipeline.view.stats import Interval, mean_ci, wilson
 
@@ -84,13 +84,9 @@ def group_successes(g: GroupFigures) -> int:
 def _groups(run: RunData) -> tuple[list[GroupFigures], Literal["summary", "trajectories"]]:
     if run.summary is not None and run.summary.groups:
         return run.summary.groups, "summary"
-    size = run.meta.group_size
     sizes = {c.group: c.size for c in run.commits if c.group is not None}
-    trajs = run.trajectories
-    chunks = [trajs[i : i + size] for i in range(0, len(trajs), size)]
-    return [group_figures(i, chunk, sizes.get(i, 0)) for i, chunk in enumerate(chunks)], (
-        "trajectories"
-    )
+    chunks = run.episodes.chunks  # of meta.group_size, in file order
+    return [chunk.row(i, sizes.get(i, 0)) for i, chunk in enumerate(chunks)], ("trajectories")
 
 
 def memory_series(run: RunData) -> MemorySeries:
@@ -129,7 +125,7 @@ def memory_curve(run: RunData, series: MemorySeries) -> MemoryCurve:
     by_group = all(c.group is not None for c in commits)
     timed = all("at" in c.model_fields_set for c in commits)  # older runs did not record it
     axis = "group" if by_group else "minutes" if timed else "commit"
-    start = min([t.started_at for t in run.trajectories] + [c.at for c in commits if timed])
+    start = min([run.episodes.start] + [c.at for c in commits if timed])
     curve = MemoryCurve(axis=axis, x=[0.0], active=[0])
     curve.cumulative = {k: [0] for k in OP_KINDS}
     totals: Counter[str] = Counter()
@@ -194,9 +190,7 @@ def _memory(run: RunData, series: MemorySeries) -> MemoryFigures:
 def _wall(run: RunData) -> tuple[float, bool]:
     if run.summary is not None and run.summary.wall_s:
         return run.summary.wall_s, False
-    starts = [t.started_at for t in run.trajectories]
-    ends = [t.started_at + t.wall_s for t in run.trajectories]
-    return max(ends) - min(starts), True
+    return run.episodes.end - run.episodes.start, True
 
 
 def run_figures(run: RunData) -> RunFigures:
@@ -210,7 +204,7 @@ def run_figures(run: RunData) -> RunFigures:
     wall, estimated = _wall(run)
     meta = run.meta
     policy = f"{meta.build}/{meta.retrieve}/{meta.update}" if run.memory_on else "off"
-    total = tally(run.trajectories)
+    total = run.episodes.total
     tokens, cost = _roles(run, total)
     scores, labels = _scores(run, total)
     return RunFigures(
@@ -221,20 +215,20 @@ def run_figures(run: RunData) -> RunFigures:
         total=total,
         groups=groups,
         groups_source=source,
-        by_type=by_task_type(run.trajectories),
+        by_type=dict(sorted(run.episodes.by_type.items())),
         memory=_memory(run, series),
         memory_state=state,
         series=series,
         wall_s=wall,
         wall_estimated=estimated,
-        status=dict(sorted(Counter(t.status for t in run.trajectories).items())),
+        status=dict(sorted(total.status.items())),
         is_sim=run.is_sim,
         has_summary=run.summary is not None,
         curve=memory_curve(run, series),
         success_ci=wilson(total.successes, total.episodes),
-        steps_ci=mean_ci([float(t.n_steps) for t in run.trajectories]),
+        steps_ci=mean_ci(run.episodes.steps),
         group_cis=[wilson(group_successes(g), g.episodes) for g in groups],
-        errored=sum(t.status != "ok" for t in run.trajectories),
+        errored=sum(n for status, n in total.status.items() if status != "ok"),
         tokens_by_role=tokens,
         cost_by_role=cost,
         llm_errors=run.summary.llm_errors if run.summary else {},

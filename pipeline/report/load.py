@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import MempError
 from pipeline.runlog import (
@@ -19,7 +21,8 @@ from pipeline.runlog import (
     RunDirError,
     read_jsonl,
 )
-from pipeline.summary import RunSummary
+from pipeline.summary import RunSummary, Tally
+from pipeline.summary_pass import GroupSums
 from pipeline.types import MemoryOp, Trajectory
 
 M = TypeVar("M", bound=BaseModel)
@@ -43,15 +46,50 @@ class RunMeta(BaseModel):
     split: str = ""
 
 
+class Episodes:
+    """What the report keeps of trajectories.jsonl, read once: tallies, never the records."""
+
+    def __init__(self) -> None:
+        self.total = Tally()
+        self.by_type: dict[str, Tally] = {}
+        self.steps: dict[int, int] = {}  # n_steps -> episodes
+        self.chunks: list[GroupSums] = []  # groups of group_size in file order
+        self.model = ""  # the first trajectory's
+        self.start = math.inf  # the earliest started_at
+        self.end = -math.inf  # the latest started_at + wall_s
+
+    def add(self, traj: Trajectory, group_size: int) -> None:
+        if not self.total.episodes:
+            self.model = traj.model
+        if self.total.episodes % group_size == 0:
+            self.chunks.append(GroupSums())
+        self.chunks[-1].add(traj)
+        self.total.add(traj)
+        self.by_type.setdefault(traj.task.task_type, Tally()).add(traj)
+        self.steps[traj.n_steps] = self.steps.get(traj.n_steps, 0) + 1
+        self.start = min(self.start, traj.started_at)
+        self.end = max(self.end, traj.started_at + traj.wall_s)
+
+
+class OpMark(NamedTuple):
+    """What the memory timeline needs of an op (not its procedure)."""
+
+    kind: str
+    procedure_id: str
+    seq: int | None
+
+
 class RunData(BaseModel):
     """Everything recorded in one run directory, parsed."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # Episodes: plain tallies
 
     path: Path
     name: str
     meta: RunMeta
     has_config: bool
-    trajectories: list[Trajectory]
-    ops: list[MemoryOp] = Field(default_factory=list)
+    episodes: Episodes
+    ops: list[OpMark] = Field(default_factory=list)
     has_ops_file: bool = False
     commits: list[MemoryCommit] = Field(default_factory=list)
     summary: RunSummary | None = None
@@ -107,9 +145,9 @@ def load_meta(path: Path) -> RunMeta:
         raise ReportError(f"{path}: bad value for {first['loc'][0]!r} ({first['msg']})") from None
 
 
-def _records(path: Path, model: type[M]) -> list[M]:
+def _records(path: Path, model: type[M]) -> Iterator[M]:
     try:
-        return list(read_jsonl(path, model))
+        yield from read_jsonl(path, model)
     except RunDirError as err:
         raise ReportError(str(err)) from None
     except UnicodeDecodeError as err:
@@ -137,27 +175,40 @@ def load_run(path: Path) -> RunData:
     traj_path = path / TRAJECTORIES
     if not traj_path.is_file():
         raise ReportError(f"{path}: not a run directory (no {TRAJECTORIES})")
-    trajectories = _records(traj_path, Trajectory)
-    if not trajectories:
-        raise ReportError(f"{traj_path}: holds no trajectories yet")
     config_path = path / CONFIG
     has_config = config_path.is_file()
-    meta = load_meta(config_path) if has_config else RunMeta()
+    bad_config: ReportError | None = None
+    try:  # its group size is wanted while reading; a bad log is still the first error shown
+        meta = load_meta(config_path) if has_config else RunMeta()
+    except ReportError as err:
+        meta, bad_config = RunMeta(), err
+    episodes = Episodes()
+    for traj in _records(traj_path, Trajectory):
+        episodes.add(traj, meta.group_size)
+    if not episodes.total.episodes:
+        raise ReportError(f"{traj_path}: holds no trajectories yet")
+    if bad_config is not None:
+        raise bad_config
     summary = load_summary(path / SUMMARY)
     if not meta.model:
-        meta.model = (summary.model if summary else "") or trajectories[0].model
+        meta.model = (summary.model if summary else "") or episodes.model
     ops_path = path / MEMORY_OPS
-    ops = _records(ops_path, MemoryOp)
+    ops = [OpMark(op.kind, op.procedure_id, op.seq) for op in _records(ops_path, MemoryOp)]
     ops.sort(key=lambda op: op.seq if op.seq is not None else 0)  # stable: file order for ties
+    # A commit's trajectory ids and usage are not shown: dropped as read (a long run has many).
+    commits = [
+        c.model_copy(update={"trajectory_ids": [], "usage": {}})
+        for c in _records(path / MEMORY_COMMITS, MemoryCommit)
+    ]
     return RunData(
         path=path,
         name=path.resolve().name,
         meta=meta,
         has_config=has_config,
-        trajectories=trajectories,
+        episodes=episodes,
         ops=ops,
         has_ops_file=ops_path.is_file(),
-        commits=_records(path / MEMORY_COMMITS, MemoryCommit),
+        commits=commits,
         summary=summary,
     )
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import chain, repeat
 
 from pydantic import BaseModel
 
@@ -52,14 +54,23 @@ def wilson(successes: int, n: int) -> Interval:
     return Interval(value=p, low=max(0.0, center - half), high=min(1.0, center + half), n=n)
 
 
-def mean_ci(values: Sequence[float]) -> Interval:
-    """Mean with a t interval; a single value (or none) has an unbounded-as-itself interval."""
-    n = len(values)
+def mean_ci(values: Sequence[float] | Mapping[float, int]) -> Interval:
+    """Mean with a t interval; a single value (or none) has an unbounded-as-itself interval.
+
+    `values` may be counted (value -> how many): the same figures, without a list of them.
+    """
+    counts = values if isinstance(values, Mapping) else Counter(values)
+
+    def each(f: Callable[[float], float]) -> Iterator[float]:
+        # fsum is exact whatever the order, so counted values give the list's figures
+        return chain.from_iterable(repeat(f(v), k) for v, k in counts.items())
+
+    n = sum(counts.values())
     if n == 0:
         return Interval(value=0.0, low=0.0, high=0.0, n=0)
-    mean = math.fsum(values) / n
+    mean = math.fsum(each(float)) / n
     if n == 1:
         return Interval(value=mean, low=mean, high=mean, n=1)
-    var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
+    var = math.fsum(each(lambda v: (v - mean) ** 2)) / (n - 1)
     half = t95(n - 1) * math.sqrt(var / n)
     return Interval(value=mean, low=mean - half, high=mean + half, n=n)
