@@ -232,7 +232,9 @@ def bench_pipeline(
             pack = write_seed_pack(tmp / "seed.jsonl", memory)
         if server:
             os.environ.setdefault(SERVER_KEY_ENV, "perf-unused")  # before Ray: workers inherit it
-            url, pid = stack.enter_context(server_process(latency_s, sigma))
+            url, pid = stack.enter_context(
+                server_process(latency_s, sigma, episodes=max(concurrencies))
+            )
         start_ray(address)
         return _levels(concurrencies, workers, latency_s, sigma, warmup_s, window_s,
                        lockstep_at or [], url, pid, profile, profile_out, pack)  # fmt: skip

@@ -30,13 +30,17 @@ class RolloutWorkerImpl:
         # pay for litellm/qdrant (seconds of CPU on a small machine).
         from pipeline.envs import get_suite
         from pipeline.gc_tuning import tune_for_many_coroutines
-        from pipeline.llm import LLMClient, add_observer
+        from pipeline.llm import LLMClient, add_observer, is_sim
 
         self.cfg = RunConfig.model_validate(config)
         self.index = index
         self.writer = writer
         self.suite = get_suite(self.cfg.env)
         self.llm = LLMClient(self.cfg.agent, self.cfg.sim, seed=self.cfg.run.seed)
+        if is_sim(self.cfg.agent.model):
+            from pipeline.sim import size_caches
+
+            size_caches(self.cfg.pipeline.episodes_per_worker)
         self.reader: MemoryReader | None = None
         self.in_flight = 0
         self.agent_calls = 0  # answered agent-model calls = agent steps taken, for throughput

@@ -56,3 +56,36 @@ def test_memory_text_caches_stay_at_cap():
     for i in range(MEMORY_CACHE + 40):
         parse_memory(f"Procedure {i}\n(from the task: put a cool apple in countertop.)\n> look")
     assert parse_memory.cache_info().currsize == MEMORY_CACHE
+
+
+def test_token_count_cache_keeps_a_running_episodes_messages():
+    """LRU: the history a running episode recounts each step outlives other episodes' texts."""
+    pricing._cache.clear()
+    history = [{"role": "user", "content": "the first observation of a long episode"}]
+    pricing.prompt_tokens(history)
+    for i in range(pricing._CACHE_MAX + 100):
+        pricing._message_tokens("user", f"another episode's observation {i}")
+        if i % 1000 == 0:
+            pricing.prompt_tokens(history)  # its next step counts the history again: a hit
+    assert hash(("user", history[0]["content"])) in pricing._cache
+    pricing._cache.clear()
+
+
+def test_caches_grow_with_episodes_in_flight_and_never_shrink_below_defaults():
+    from pipeline.sim import size_caches
+
+    defaults = (pricing._CACHE_MAX, roles._PLANS_MAX)
+    try:
+        size_caches(4096)
+        assert pricing._CACHE_MAX == pricing.MESSAGES_PER_EPISODE * 4096
+        assert roles._PLANS_MAX == 2 * 4096
+        roles._plans.clear()
+        messages = _episode()
+        for seed in range(3000):  # 3,000 episodes in flight: none of their plans is evicted
+            roles.respond(CFG, seed, messages)
+        assert len(roles._plans) == 3000
+        size_caches(1)
+        assert defaults == (pricing._CACHE_MAX, roles._PLANS_MAX)
+    finally:
+        pricing._CACHE_MAX, roles._PLANS_MAX = defaults
+        roles._plans.clear()

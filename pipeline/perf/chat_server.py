@@ -19,7 +19,7 @@ import anyio
 from aiohttp import web
 
 from pipeline.config import LatencyConfig, SimConfig
-from pipeline.sim import pricing
+from pipeline.sim import pricing, size_caches
 from pipeline.sim.latency import sample_latency
 from pipeline.sim.policies import get_policy
 from pipeline.sim.seeding import call_rng
@@ -84,10 +84,13 @@ async def _serve(sim: SimConfig, seed: int) -> None:
 
 
 @contextmanager
-def server_process(latency_s: float, sigma: float, seed: int = 0) -> Iterator[tuple[str, int]]:
-    """Start the server in a child process; yields (base URL, pid) and stops it on exit."""
+def server_process(
+    latency_s: float, sigma: float, seed: int = 0, episodes: int = 1024
+) -> Iterator[tuple[str, int]]:
+    """Start the server in a child process; yields (base URL, pid) and stops it on exit.
+    `episodes`: the most episodes in flight it will serve (its sim caches are sized for them)."""
     cmd = [sys.executable, "-m", "pipeline.perf.chat_server", f"--latency={latency_s}",
-           f"--sigma={sigma}", f"--seed={seed}"]  # fmt: skip
+           f"--sigma={sigma}", f"--seed={seed}", f"--episodes={episodes}"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
@@ -108,7 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="lognormal mean, s")
     parser.add_argument("--sigma", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=int, default=1024, help="most episodes in flight")
     args = parser.parse_args(argv)
+    size_caches(args.episodes)
     latency = LatencyConfig(kind="lognormal", mean_s=args.latency, sigma=args.sigma)
     sim = SimConfig(latency=latency)
     try:

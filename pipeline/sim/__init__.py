@@ -28,6 +28,7 @@ __all__ = [
     "register_policy",
     "registered_policies",
     "settings_model",
+    "size_caches",
 ]
 
 PROVIDER = "sim"
@@ -67,6 +68,17 @@ def register(sim: SimConfig, models: tuple[str, ...] = DEFAULT_MODELS) -> None:
 
         custom_llm_setup()  # so get_llm_provider/cost lookups know "sim" before the first call
     pricing.register_prices(sim, tuple(dict.fromkeys((*DEFAULT_MODELS, *models))))
+
+
+def size_caches(episodes_in_flight: int) -> None:
+    """Size this process's per-episode caches (plans, token counts) for its episodes in flight.
+
+    The defaults fit 32 per worker; at thousands per worker every step missed them and the
+    stand-in's own recounting, not memp, capped throughput (perf pipeline at 8,192 in flight)."""
+    from pipeline.sim import pricing, roles
+
+    pricing.size_for(episodes_in_flight)
+    roles.size_for(episodes_in_flight)
 
 
 def call_kwargs(sim: SimConfig, seed: int) -> dict[str, Any]:

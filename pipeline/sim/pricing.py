@@ -16,14 +16,23 @@ _PER_MESSAGE = 3  # litellm's per-message overhead; a whole list adds 3 more for
 # 8,192 keys hold 32 episodes in flight per worker many times over and fill in a few hundred
 # episodes; at 65,536 (~10 MB) a soak's worker was still filling it after 4,800 episodes.
 # A 64-bit hash collision among 8,192 live keys (~1e-12) would only misprice a sim call.
+# LRU: a running episode's earlier messages are counted again at each of its steps.
 _cache: OrderedDict[int, int] = OrderedDict()
 _CACHE_MAX = 8192
+MESSAGES_PER_EPISODE = 32  # held per episode in flight (a step adds two messages)
+
+
+def size_for(episodes_in_flight: int) -> None:
+    """Hold every in-flight episode's messages: past the cap each step recounts its history."""
+    global _CACHE_MAX
+    _CACHE_MAX = max(8192, MESSAGES_PER_EPISODE * episodes_in_flight)
 
 
 def _message_tokens(role: str, content: str) -> int:
     key = hash((role, content))
     hit = _cache.get(key)
     if hit is not None:
+        _cache.move_to_end(key)
         return hit
     n = litellm.token_counter(model=_COUNT_MODEL, messages=[{"role": role, "content": content}])
     _cache[key] = n

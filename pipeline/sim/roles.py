@@ -33,6 +33,12 @@ _plans: OrderedDict[bytes, Plan] = OrderedDict()
 _PLANS_MAX = 512
 
 
+def size_for(episodes_in_flight: int) -> None:
+    """One plan per in-flight episode, twice over (finished ones age out)."""
+    global _PLANS_MAX
+    _PLANS_MAX = max(512, 2 * episodes_in_flight)
+
+
 def role_of(messages: list[dict[str, str]]) -> str:
     """agent | script | adjust | keywords | generic, from the system prompt (or the task text)."""
     system = next((str(m.get("content") or "") for m in messages if m.get("role") == "system"), "")
