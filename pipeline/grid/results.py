@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from pipeline.grid.expand import Cell
 from pipeline.grid.stats import Paired, Spread, paired, paired_by_type, spread
 from pipeline.report.load import load_run
-from pipeline.runlog import TRAJECTORIES, read_jsonl
 from pipeline.summary import GroupFigures, RunSummary, tally
 from pipeline.types import Trajectory
 
@@ -48,13 +47,13 @@ class Row(BaseModel):
 def load_results(cells: list[Cell], grid_dir: Path) -> list[CellResult]:
     out = []
     for cell in cells:
-        run = load_run(grid_dir / "cells" / cell.name)
+        trajectories: list[Trajectory] = []  # pairs against the control need them
+        run = load_run(grid_dir / "cells" / cell.name, seen=trajectories.append)
         raw: dict[str, Any] = {}
         summary_path = run.path / "summary.json"
         if summary_path.is_file():
             raw = json.loads(summary_path.read_text(encoding="utf-8"))
         scores = {k: float(v) for k, v in (raw.get("scores") or {}).items()}
-        trajectories = list(read_jsonl(run.path / TRAJECTORIES, Trajectory))  # pairs need them
         out.append(
             CellResult(cell=cell, trajectories=trajectories, summary=run.summary, scores=scores)
         )

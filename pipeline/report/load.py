@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -166,8 +166,9 @@ def load_summary(path: Path) -> RunSummary | None:
         raise ReportError(f"{path}: not a valid run summary ({where}: {first['msg']})") from None
 
 
-def load_run(path: Path) -> RunData:
-    """Parse one run directory; raise ReportError (one line) for anything unusable."""
+def load_run(path: Path, seen: Callable[[Trajectory], None] | None = None) -> RunData:
+    """Parse one run directory; raise ReportError (one line) for anything unusable.
+    `seen` gets every trajectory as it is read (the report itself keeps only tallies)."""
     if not path.exists():
         raise ReportError(f"{path}: no such run directory")
     if not path.is_dir():
@@ -185,6 +186,8 @@ def load_run(path: Path) -> RunData:
     episodes = Episodes()
     for traj in _records(traj_path, Trajectory):
         episodes.add(traj, meta.group_size)
+        if seen is not None:
+            seen(traj)
     if not episodes.total.episodes:
         raise ReportError(f"{traj_path}: holds no trajectories yet")
     if bad_config is not None:
