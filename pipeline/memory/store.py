@@ -85,7 +85,7 @@ class ProcedureStore(StoreReads):
         self.index: ActiveIndex | None = None
         self.index_build_s = 0.0
         self.archive: FrozenArchive | None = None  # embedded only: frozen points, op ids
-        self._left = 0  # points deleted from the local collection since the client opened
+        self._left = 0  # points deleted from the local collection since it was last compacted
 
     @classmethod
     async def open(
