@@ -11,8 +11,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-
-import psutil
+from typing import Any
 
 import pipeline
 from pipeline.errors import StartupError
@@ -22,6 +21,15 @@ RAY = Path(sys.executable).with_name("ray")
 ROOT = Path(pipeline.__file__).resolve().parent.parent
 # A raylet gets a fixed 30 s to come up; on a loaded machine that can pass once.
 START_ATTEMPTS = 2
+
+
+def _psutil() -> Any:
+    # A dev dependency (requirements-dev.lock), not in the image's lock: say so in one line.
+    try:
+        import psutil
+    except ImportError:
+        raise StartupError("a local multi-node cluster needs psutil: pip install psutil") from None
+    return psutil
 
 
 def free_port() -> int:
@@ -52,6 +60,7 @@ class LocalCluster:
     pinned to a set of cores (`taskset`), so one machine can stand in for separate hosts."""
 
     def __init__(self, tmp: Path) -> None:
+        _psutil()  # before any node starts: teardown needs it
         self.tmp = tmp  # short: Ray's unix socket paths live under it (~107 characters at most)
         self.sessions: dict[str, int] = {}
         self.port = free_port()
@@ -89,7 +98,8 @@ class LocalCluster:
                 last = next((ln for ln in reversed(out.splitlines()) if ln.strip()), "")
                 raise StartupError(f"ray start ({name}) exited {proc.returncode}: {last.strip()}")
 
-    def processes(self, names: list[str] | None = None) -> list[psutil.Process]:
+    def processes(self, names: list[str] | None = None) -> list[Any]:
+        psutil = _psutil()
         wanted = {self.sessions[n] for n in (names or self.sessions) if n in self.sessions}
         found: dict[int, psutil.Process] = {}
         for proc in psutil.process_iter():
@@ -103,6 +113,7 @@ class LocalCluster:
 
     def stop(self, names: list[str] | None = None) -> None:
         """No `ray stop`: it would stop every Ray on the machine, other sessions' too."""
+        psutil = _psutil()
         procs = self.processes(names)
         for proc in procs:
             with contextlib.suppress(psutil.Error):
