@@ -30,9 +30,11 @@ class WorkerStats(Record):
     worker: int
     pid: int
     in_flight: int
+    started: int  # episodes that entered `run` since the process began
     agent_calls: int  # cumulative agent steps of this process
     llm_limit: int
     cpu_s: float  # process CPU time (user + system), for CPU-per-step figures
+    clock_s: float  # time.monotonic() read with the counters: rates from the worker's own clock
 
 
 class DistillResult(Record):

@@ -9,12 +9,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ray
 
 from actors.fleet import SPREAD_CPUS
-from actors.messages import EpisodeRequest, EpisodeResult
+from actors.messages import EpisodeRequest, EpisodeResult, WorkerStats
 from actors.rollout import RolloutWorkerImpl, rollout_worker_cls
 from actors.session import driver_node_affinity, start_ray
 from actors.writer import memory_writer_cls
@@ -31,6 +31,7 @@ from pipeline.perf.pipeline import (
     write_seed_pack,
 )
 from pipeline.perf.profile import per_step, sampling
+from pipeline.perf.window import Reading, process_cores, worker_rates
 
 
 def _ray_system_pids() -> list[int]:
@@ -86,8 +87,45 @@ def _writer(cfg: RunConfig) -> Any:
             ray.kill(writer)
 
 
-def _steps(workers: list[Any]) -> int:
-    return sum(st.agent_calls for st in ray.get([w.stats.remote() for w in workers]))
+class _Probe:
+    """Stats from every worker, asked without waiting: the driver keeps refilling meanwhile."""
+
+    def __init__(self, workers: list[Any], every_s: float = 0.5) -> None:
+        self.workers = workers
+        self.every_s = every_s
+        self.refs: list[Any] = []
+        self.answered = 0.0
+
+    @property
+    def asked(self) -> bool:
+        return bool(self.refs)
+
+    def ask(self) -> None:
+        if not self.refs and time.perf_counter() >= self.answered + self.every_s:
+            self.refs = [w.stats.remote() for w in self.workers]
+
+    def answer(self) -> list[WorkerStats] | None:
+        """Every worker's stats once all replied (then the probe can be asked again)."""
+        if not self.refs:
+            return None
+        ready, _ = ray.wait(self.refs, num_returns=len(self.refs), timeout=0)
+        if len(ready) < len(self.refs):
+            return None
+        stats, self.refs = ray.get(self.refs), []
+        self.answered = time.perf_counter()
+        return stats
+
+
+class _Mark(NamedTuple):
+    """The window's edge: workers' own readings, and outside processes' CPU read by the driver."""
+
+    at: float
+    stats: list[WorkerStats]
+    outside: dict[int, float]
+
+    @property
+    def readings(self) -> dict[int, Reading]:
+        return {st.pid: Reading(st.agent_calls, st.clock_s, st.cpu_s) for st in self.stats}
 
 
 def streaming(
@@ -103,7 +141,8 @@ def streaming(
 
     Steps, not finished episodes, are counted: with episodes ~30 model latencies long, a short
     window of finishes over-samples short episodes; the step rate is steady after one latency.
-    """
+    The warm-up starts once every initial episode is admitted by its worker (a burst of
+    thousands of actor calls takes the workers tens of seconds to take in)."""
     with _writer(cfg) as (writer, writer_pids):
         return _streaming(cfg, concurrency, warmup_s, window_s, server_pid, profile, keep,
                           writer, writer_pids)  # fmt: skip
@@ -121,8 +160,13 @@ def _streaming(
     writer_pids: list[int],
 ) -> PerfPoint:
     workers, pids = _workers(cfg, writer)
-    pids = [*pids, *writer_pids]  # the writer serves retrievals: its CPU is memp's
-    all_pids = [os.getpid(), *pids, *_ray_system_pids()]
+    # Read from /proc by the driver; the workers read their own CPU with their counters.
+    outside = [
+        os.getpid(),
+        *writer_pids,
+        *_ray_system_pids(),
+        *([server_pid] if server_pid else []),
+    ]
     tasks = iter(get_suite(cfg.env).tasks("endless"))
     load = [0] * len(workers)
     flying: dict[Any, int] = {}
@@ -135,48 +179,65 @@ def _streaming(
 
     for _ in range(concurrency):
         send()
-    start = time.perf_counter() + warmup_s
-    end = start + window_s
-    mark: tuple[float, dict[int, float], int] | None = None  # (time, cpu, steps) at the start
+    sent = time.perf_counter()
+    probe = _Probe(workers)
+    admitted: float | None = None
+    first: _Mark | None = None
+    last: _Mark | None = None
     samples: dict[int, Any] = {}
     with contextlib.ExitStack() as sampler:
-        while (now := time.perf_counter()) < end:
-            if mark is None and now >= start:
-                if profile:  # the driver and workers; Ray's own daemons are all Ray's
-                    samples = sampler.enter_context(sampling([os.getpid(), *pids], end - now, keep))
-                mark = (now, _cpu(all_pids), _steps(workers))
-                server_mark = proc_cpu_s(server_pid) if server_pid else 0.0
+        while last is None:
             _collect(flying, load, finished, send)
-        assert mark is not None
-        stats = ray.get([w.stats.remote() for w in workers])
-        steps = sum(st.agent_calls for st in stats) - mark[2]
-        cpu_end = _cpu(all_pids)
-        server_cpu = proc_cpu_s(server_pid) - server_mark if server_pid else None
-        elapsed = time.perf_counter() - mark[0]
-    cpu_by_pid = {pid: cpu_end[pid] - mark[1][pid] for pid in all_pids}
-    cpu = sum(cpu_by_pid.values())
+            now = time.perf_counter()
+            due = (admitted is None or (first is None and now >= admitted + warmup_s)
+                   or (first is not None and now >= first.at + window_s))  # fmt: skip
+            if due:
+                probe.ask()
+            stats = probe.answer()
+            if stats is None:
+                continue
+            now = time.perf_counter()
+            if admitted is None:
+                if sum(st.started for st in stats) >= concurrency:
+                    admitted = now
+            elif first is None:
+                first = _Mark(now, stats, _cpu(outside))
+                if profile:  # the driver and workers; Ray's own daemons are all Ray's
+                    samples = sampler.enter_context(
+                        sampling([os.getpid(), *pids, *writer_pids], window_s, keep)
+                    )
+            else:
+                last = _Mark(now, stats, _cpu(outside))
+    assert admitted is not None and first is not None
     nodes = len(set(ray.get([w.node.remote() for w in workers])))
     for w in workers:
         ray.kill(w)
+    rates = worker_rates(first.readings, last.readings)
+    cores = {**process_cores(first.outside, last.outside, last.at - first.at),
+             **rates.cores_by_pid}  # fmt: skip
+    server_cores = cores.pop(server_pid, None) if server_pid else None
+    steps_s = rates.steps_per_s
     mean_steps = sum(finished) / len(finished) if finished else float(cfg.env.step_limit)
-    eps = steps / elapsed / mean_steps
+    eps = steps_s / mean_steps
     ideal = ideal_eps(concurrency, mean_steps, cfg.sim.latency.mean_s)
-    parts = per_step(cpu_by_pid, samples, steps) if samples else None
     return PerfPoint(
         concurrency=concurrency,
         episodes=len(finished),
         mean_steps=round(mean_steps, 2),
-        steps_per_s=round(steps / elapsed, 2),
+        steps_per_s=round(steps_s, 2),
         eps=round(eps, 3),
         ideal_eps=round(ideal, 3),
         ratio=round(eps / ideal, 3) if ideal else 0.0,
-        cpu_ms_per_step=round(1000 * cpu / steps, 3) if steps else 0.0,
+        cpu_ms_per_step=round(1000 * sum(cores.values()) / steps_s, 3) if steps_s else 0.0,
         server_cpu_ms_per_step=(
-            round(1000 * server_cpu / steps, 3) if steps and server_cpu is not None else None
+            round(1000 * server_cores / steps_s, 3)
+            if steps_s and server_cores is not None
+            else None
         ),
-        parts_ms_per_step=parts,
-        call_limit=sum(st.llm_limit for st in stats),
+        parts_ms_per_step=per_step(cores, samples, steps_s) if samples else None,
+        call_limit=sum(st.llm_limit for st in last.stats),
         nodes=nodes,
+        admit_s=round(admitted - sent, 2),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -43,6 +44,7 @@ class RolloutWorkerImpl:
             size_caches(self.cfg.pipeline.episodes_per_worker)
         self.reader: MemoryReader | None = None
         self.in_flight = 0
+        self.started = 0
         self.agent_calls = 0  # answered agent-model calls = agent steps taken, for throughput
         add_observer(self._on_call)
         recorder()  # ships this process's LLM calls (agent, server-mode retrieval) on results
@@ -74,6 +76,7 @@ class RolloutWorkerImpl:
 
     async def run(self, req: EpisodeRequest) -> EpisodeResult:
         """Retrieve, play, return; every failure comes back as a Trajectory with a status."""
+        self.started += 1
         async with self.slots:
             self.in_flight += 1
             try:
@@ -134,9 +137,11 @@ class RolloutWorkerImpl:
             worker=self.index,
             pid=os.getpid(),
             in_flight=self.in_flight,
+            started=self.started,
             agent_calls=self.agent_calls,
             llm_limit=self.llm.limiter.current,
             cpu_s=times.user + times.system,
+            clock_s=time.monotonic(),
         )
 
     async def ready(self) -> int:

@@ -56,7 +56,10 @@ def dashboard_manifest() -> str:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         # grafana_dashboard: the label the Grafana sidecar of kube-prometheus-stack watches.
-        "metadata": {"name": "memp-grafana-dashboard", "labels": {**LABELS, "grafana_dashboard": "1"}},
+        "metadata": {
+            "name": "memp-grafana-dashboard",
+            "labels": {**LABELS, "grafana_dashboard": "1"},
+        },
         "data": {"memp.json": json.dumps(board, indent=2) + "\n"},
     }
     source = DASHBOARD_SOURCE.relative_to(DEPLOY.parent)

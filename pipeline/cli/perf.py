@@ -111,7 +111,9 @@ def perf_pipeline(
     concurrency: Annotated[str, typer.Option(help="comma-separated levels")] = "64,256,512,1024",
     latency: Annotated[float, typer.Option(help="sim lognormal mean latency, s")] = 1.0,
     sigma: Annotated[float, typer.Option(help="lognormal shape")] = 0.5,
-    warmup: Annotated[float, typer.Option(help="seconds before counting")] = 5.0,
+    warmup: Annotated[
+        float, typer.Option(help="seconds before counting, once every episode is admitted")
+    ] = 5.0,
     window: Annotated[float, typer.Option(help="seconds counted per level")] = 20.0,
     lockstep_at: Annotated[str, typer.Option(help="levels to also run lockstep")] = "256",
     workers: Annotated[int, typer.Option(help="rollout workers")] = 2,

@@ -105,6 +105,9 @@ class PerfPoint(Record):
     # `concurrency` when event-loop lag (CPU past its knee) shrank them.
     call_limit: int | None = None
     nodes: int = 1  # Ray nodes hosting the rollout workers
+    # Seconds from dispatching the first `concurrency` episodes until the workers had taken in
+    # every one (the warm-up starts then): actor calls are admitted at a finite rate.
+    admit_s: float | None = None
     lockstep_steps_per_s: float | None = None
     streaming_over_lockstep: float | None = None
     # CPU ms per step by part (pipeline/perf/profile.py), "sim" apart; None: not profiled
@@ -218,6 +221,7 @@ def render(points: Sequence[PerfPoint], latency_s: float, server: bool = False) 
         "CPU ms/step": [f"{p.cpu_ms_per_step:.2f}" for p in points],
         "server ms/step": [_f(p.server_cpu_ms_per_step, 2) for p in points],
         "call limit": ["-" if p.call_limit is None else str(p.call_limit) for p in points],
+        "admit s": [_f(p.admit_s, 1) for p in points],
         "lockstep steps/s": [_f(p.lockstep_steps_per_s, 1) for p in points],
         "stream/ lockstep": [_f(p.streaming_over_lockstep, 2) for p in points],
     }

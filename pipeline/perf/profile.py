@@ -105,9 +105,11 @@ def sampling(
 
 
 def per_step(
-    cpu_by_pid: dict[int, float], samples: dict[int, Counter[str]], steps: int
+    cpu_by_pid: dict[int, float], samples: dict[int, Counter[str]], steps: float
 ) -> dict[str, float]:
-    """CPU ms per agent step for each part, summed over processes (unsampled ones: Ray)."""
+    """CPU ms per agent step for each part, summed over processes (unsampled ones: Ray).
+
+    CPU and steps in any matching units: seconds and steps, or cores and steps per second."""
     total: Counter[str] = Counter()
     for pid, cpu in cpu_by_pid.items():
         for part, seconds in split_cpu(cpu, samples.get(pid, Counter())).items():
