@@ -20,6 +20,7 @@ from actors.progress import Progress
 from actors.telemetry import Telemetry
 from pipeline.config import RunConfig
 from pipeline.envs import get_suite
+from pipeline.orchestrate.knee import KneeCap
 from pipeline.orchestrate.plan import StreamPositions, TaskPlan, planned_total
 from pipeline.orchestrate.scheduler import Dispatch, MemoryBatch, Scheduler
 from pipeline.runlog import RunDir
@@ -66,11 +67,15 @@ class Driver:
             self.progress.set_group(0)
         # One pass over the logs: only uncommitted trajectories are kept (a long run's resume).
         self.plan = TaskPlan.for_run(suite, cfg, run_dir, seen=self.progress.add)
+        ceiling = p.max_in_flight or p.rollout_workers * p.episodes_per_worker
+        # Left unset in async mode, the cap follows throughput's knee; sync groups drain at every
+        # barrier (no steady window to measure), and there the group size bounds concurrency.
+        self.knee = KneeCap(ceiling) if p.max_in_flight is None and not self.sync else None
         self.sched = Scheduler(
             self.plan,
             sync=self.sync,
             memory_on=self.memory_on,
-            max_in_flight=p.max_in_flight or p.rollout_workers * p.episodes_per_worker,
+            max_in_flight=self.knee.cap if self.knee else ceiling,
             max_version_lag=p.max_version_lag,
             update_every=cfg.memory.update_every,
         )
@@ -136,6 +141,7 @@ class Driver:
             self.progress.in_flight = len(self.episodes)
             self.progress.draw()
             self._sample()
+            self._follow_knee()
 
     def _sample(self, force: bool = False) -> None:
         """Queue depths for the exporter: rollout = episodes waiting for a worker's slot."""
@@ -143,8 +149,17 @@ class Driver:
         running = min(len(self.episodes), sum(min(n, slots) for n in self.load))
         waiting = len(self.sched.requeue) + len(self.episodes) - running
         chains = [c for m in self.memory.values() for c in m.chains]
-        self.telemetry.sample(waiting, running, chains, force)
+        self.telemetry.sample(waiting, running, chains, force, cap=self.sched.max_in_flight)
         self.telemetry.pull_calls(self._call_sources())
+
+    def _follow_knee(self) -> None:
+        if self.knee is None:
+            return
+        s, t = self.sched, self.telemetry
+        full = s.in_flight >= s.max_in_flight and not s.stopping
+        s.max_in_flight = self.knee.observe(time.monotonic(), t.agent_steps, full,
+                                            t.mean_agent_latency_s)  # fmt: skip
+        self.progress.cap = s.max_in_flight
 
     def _call_sources(self) -> list[tuple[Any, bool]]:
         """Each actor's buffered-calls method, and whether summary.json sums what it returns."""

@@ -42,6 +42,7 @@ class Progress:
         self.memory_size = 0
         self.memory_version = 0
         self.in_flight = 0
+        self.cap: int | None = None  # the driver's in-flight cap when it follows the knee
         self.llm_limit: dict[int, int] = {}
         self.errors: dict[str, dict[str, int]] = {}  # the telemetry's tally: role -> kind -> n
         self.retries: dict[str, int] = {}  # the telemetry's tally: role -> retried attempts
@@ -106,7 +107,7 @@ class Progress:
             f"errored {self.errored}",
             f"llm errors {failed} (429s {rate_limited}, retries {sum(self.retries.values())})",
             f"memory {self.memory_size} (v{self.memory_version})",
-            f"in flight {self.in_flight}",
+            f"in flight {self.in_flight}" + ("" if self.cap is None else f" (cap {self.cap})"),
         ]
         if self.llm_limit:  # the fleet's sum, as memp_llm_concurrency_limit reports it
             parts.append(f"llm limit {sum(self.llm_limit.values())}")

@@ -64,6 +64,7 @@ class Telemetry:
         self.usage: dict[str, Usage] = {}  # role -> usage of the calls shipped to this driver
         self.errors: dict[str, dict[str, int]] = {}  # role -> error kind -> failed attempts
         self.retries: dict[str, int] = {}  # role -> failed attempts that another attempt followed
+        self.agent_latency_s = 0.0  # summed over answered agent calls: their mean paces windows
         self.endpoint = cfg.agent.endpoint
         self.limits = dict.fromkeys(range(cfg.pipeline.rollout_workers), cfg.agent.concurrency)
         self._sampled = 0.0
@@ -142,7 +143,7 @@ class Telemetry:
         """summed=False: served only; the distillers' usage reaches summary.json through the
         commit records (once per committed trajectory), not through this live tally."""
         for row in rows:
-            role, _model, prompt, completion, cost, _latency, error, retried = row
+            role, _model, prompt, completion, cost, latency, error, retried = row
             if error is not None:
                 kinds = self.errors.setdefault(role, {})
                 kinds[error] = kinds.get(error, 0) + 1
@@ -152,6 +153,8 @@ class Telemetry:
                     calls=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost
                 )
                 self.usage[role] = self.usage.get(role, Usage()) + used
+                if role == "agent":
+                    self.agent_latency_s += latency
             if self.metrics is not None:
                 self.metrics.observe_call(*row)
 
@@ -182,8 +185,18 @@ class Telemetry:
         if self.metrics is not None:
             self.metrics.set_memory(size, discarded, version)
 
+    @property
+    def agent_steps(self) -> int:
+        """Answered agent calls shipped so far: agent steps taken, the in-flight cap's signal."""
+        return self.usage["agent"].calls if "agent" in self.usage else 0
+
+    @property
+    def mean_agent_latency_s(self) -> float:
+        steps = self.agent_steps
+        return self.agent_latency_s / steps if steps else 0.0
+
     def sample(self, rollout: int, in_flight: int, chains: Sequence[tuple[Any, Any]],
-               force: bool = False) -> None:  # fmt: skip
+               force: bool = False, cap: int | None = None) -> None:  # fmt: skip
         """Queue depths; chains: (validate ref, distill ref) of each trajectory not committed."""
         now = time.monotonic()
         if self.metrics is None or (not force and now - self._sampled < SAMPLE_S):
@@ -205,6 +218,8 @@ class Telemetry:
                              ("write", write)):  # fmt: skip
             m.set_queue(stage, depth)
         m.in_flight.set(in_flight)
+        if cap is not None:
+            m.in_flight_cap.set(cap)
 
     def pull_calls(self, sources: Sequence[tuple[Any, bool]]) -> None:
         """Every CALLS_PULL_S, ask each source for its buffered calls; take the answers that came.

@@ -92,6 +92,9 @@ class Metrics:
             "memp_queue_depth", "Items waiting per pipeline stage.", ["stage"], registry=r
         )
         self.in_flight = Gauge("memp_in_flight_episodes", "Episodes running now.", registry=r)
+        self.in_flight_cap = Gauge(
+            "memp_in_flight_cap", "Most episodes the driver keeps in flight now.", registry=r
+        )
         self.success_rate = Gauge(
             "memp_success_rate_window", f"Success rate over the last {WINDOW} episodes.", registry=r
         )

@@ -171,3 +171,37 @@ def test_sigterm_finishes_in_flight_and_writes_summary(ray_address, tmp_path):
     committed = {t for c in RunDir.resume(run_dir).recorded_commits() for t in c.trajectory_ids}
     assert {t.id for t in trajs} == committed, "stop did not flush memory"
     check_memory(run_dir)
+
+
+def test_an_unset_in_flight_cap_starts_at_the_knee_rule_not_the_ceiling(ray_address, tmp_path):
+    # 2 x 400 slots: with pipeline.max_in_flight unset the driver does not send 800 at once; it
+    # starts at 256 and raises the cap only on measured steps/s (pipeline/orchestrate/knee.py).
+    cfg = _cfg(
+        tmp_path, "env.split=endless", "env.max_tasks=400", "memory.enabled=false",
+        "pipeline.mode=async", "pipeline.episodes_per_worker=400",
+        "sim.latency.kind=fixed", "sim.latency.mean_s=0.05",
+    )  # fmt: skip
+    rd = RunDir.create(tmp_path / "run", cfg)
+    fleet = Fleet.start(cfg, rd)
+    driver = Driver(cfg, rd, fleet, QUIET, show_progress=False)
+    most, done = [0], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            most[0] = max(most[0], len(driver.episodes))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        result = driver.run()
+    finally:
+        done.set()
+        fleet.close()
+        rd.close()
+    watcher.join()
+    assert result.episodes == 400
+    assert driver.knee is not None and driver.knee.ceiling == 800
+    # 400 short episodes end within one 10 s window; a slow machine may count one window first.
+    assert most[0] == 256 or (driver.knee.history and most[0] <= 320), most[0]
+    assert driver.telemetry.agent_steps == sum(t.n_steps for t in rd.recorded_trajectories())
