@@ -20,6 +20,7 @@ from actors.session import driver_node_affinity, start_ray
 from actors.writer import memory_writer_cls
 from pipeline.config import RunConfig
 from pipeline.envs import get_suite
+from pipeline.orchestrate.knee import KneeCap
 from pipeline.perf.chat_server import server_process
 from pipeline.perf.pipeline import (
     SERVER_KEY_ENV,
@@ -136,6 +137,7 @@ def streaming(
     server_pid: int | None = None,
     profile: bool = True,
     keep: Path | None = None,
+    follow_knee: bool = False,
 ) -> PerfPoint:
     """Keep `concurrency` episodes in flight; measure agent steps/s inside the window.
 
@@ -145,7 +147,7 @@ def streaming(
     thousands of actor calls takes the workers tens of seconds to take in)."""
     with _writer(cfg) as (writer, writer_pids):
         return _streaming(cfg, concurrency, warmup_s, window_s, server_pid, profile, keep,
-                          writer, writer_pids)  # fmt: skip
+                          writer, writer_pids, follow_knee)  # fmt: skip
 
 
 def _streaming(
@@ -158,6 +160,7 @@ def _streaming(
     keep: Path | None,
     writer: str | None,
     writer_pids: list[int],
+    follow_knee: bool = False,
 ) -> PerfPoint:
     workers, pids = _workers(cfg, writer)
     # Read from /proc by the driver; the workers read their own CPU with their counters.
@@ -177,8 +180,15 @@ def _streaming(
         flying[workers[w].run.remote(EpisodeRequest(task=next(tasks)))] = w
         load[w] += 1
 
-    for _ in range(concurrency):
-        send()
+    # --follow-knee: `concurrency` is the ceiling, the driver's rule picks what flies; the
+    # window opens once it holds a level.
+    knee = KneeCap(concurrency) if follow_knee else None
+
+    def top_up() -> None:
+        while len(flying) < (knee.cap if knee else concurrency):
+            send()
+
+    top_up()
     sent = time.perf_counter()
     probe = _Probe(workers)
     admitted: float | None = None
@@ -187,7 +197,7 @@ def _streaming(
     samples: dict[int, Any] = {}
     with contextlib.ExitStack() as sampler:
         while last is None:
-            _collect(flying, load, finished, send)
+            _collect(flying, load, finished, top_up)
             now = time.perf_counter()
             due = (admitted is None or (first is None and now >= admitted + warmup_s)
                    or (first is not None and now >= first.at + window_s))  # fmt: skip
@@ -197,7 +207,13 @@ def _streaming(
             if stats is None:
                 continue
             now = time.perf_counter()
-            if admitted is None:
+            if admitted is None and knee is not None:
+                steps = sum(st.agent_calls for st in stats)
+                knee.observe(now, steps, True, cfg.sim.latency.mean_s)
+                top_up()
+                if not knee.climbing and knee.history:
+                    admitted = now
+            elif admitted is None:
                 if sum(st.started for st in stats) >= concurrency:
                     admitted = now
             elif first is None:
@@ -238,11 +254,12 @@ def _streaming(
         call_limit=sum(st.llm_limit for st in last.stats),
         nodes=nodes,
         admit_s=round(admitted - sent, 2),
+        held_at=knee.cap if knee else None,
     )
 
 
-def _collect(flying: dict[Any, int], load: list[int], finished: list[int], send: Any) -> None:
-    """Wait briefly for finished episodes; each one frees a slot that `send` refills."""
+def _collect(flying: dict[Any, int], load: list[int], finished: list[int], top_up: Any) -> None:
+    """Wait briefly for finished episodes; `top_up` refills the slots they freed."""
     ready, rest = ray.wait(list(flying), num_returns=1, timeout=0.2)
     if ready and rest:
         more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
@@ -251,7 +268,7 @@ def _collect(flying: dict[Any, int], load: list[int], finished: list[int], send:
         load[flying.pop(ref)] -= 1
         result: EpisodeResult = ray.get(ref)
         finished.append(result.trajectory.n_steps)
-        send()
+    top_up()
 
 
 def lockstep(cfg: RunConfig, concurrency: int) -> float:
@@ -281,11 +298,13 @@ def bench_pipeline(
     profile: bool = True,
     profile_out: Path | None = None,
     memory: int = 0,
+    follow_knee: bool = False,
 ) -> list[PerfPoint]:
     """Streaming at each concurrency; the lockstep baseline where asked (it is slow by design).
 
     server: the agent calls a local OpenAI-compatible chat server (own process) over HTTP.
-    memory: every episode first retrieves from a store seeded with this many procedures."""
+    memory: every episode first retrieves from a store seeded with this many procedures.
+    follow_knee: each level is a ceiling; `memp run`'s knee rule chooses the episodes in flight."""
     with contextlib.ExitStack() as stack:
         url, pid, pack = None, None, None
         if memory:
@@ -298,7 +317,8 @@ def bench_pipeline(
             )
         start_ray(address)
         return _levels(concurrencies, workers, latency_s, sigma, warmup_s, window_s,
-                       lockstep_at or [], url, pid, profile, profile_out, pack)  # fmt: skip
+                       lockstep_at or [], url, pid, profile, profile_out, pack,
+                       follow_knee)  # fmt: skip
 
 
 def _levels(
@@ -314,12 +334,13 @@ def _levels(
     profile: bool,
     profile_out: Path | None,
     pack: Path | None = None,
+    follow_knee: bool = False,
 ) -> list[PerfPoint]:
     points = []
     for c in concurrencies:
         cfg = perf_config(c, workers, latency_s, sigma, url, pack)
         keep = profile_out / f"in-flight-{c}" if profile_out else None
-        point = streaming(cfg, c, warmup_s, window_s, pid, profile, keep)
+        point = streaming(cfg, c, warmup_s, window_s, pid, profile, keep, follow_knee)
         if c in lockstep_at:
             # Compared in steps/s: the same kind of work, without the finished-episode sample bias.
             lock = lockstep(cfg, c)

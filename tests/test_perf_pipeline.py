@@ -32,3 +32,18 @@ def test_bench_with_memory_plays_episodes_that_retrieved() -> None:
     assert point.steps_per_s > 0 and point.episodes > 0
     # An episode whose retrieval failed ends with no step: these took steps, each after one.
     assert point.mean_steps > 1
+
+
+def test_bench_following_the_knee_holds_a_level_under_its_ceiling() -> None:
+    import ray
+
+    from actors.perf import bench_pipeline
+
+    try:
+        (point,) = bench_pipeline([300], latency_s=0.05, sigma=0.1, warmup_s=1.0, window_s=3.0,
+                                  profile=False, follow_knee=True)  # fmt: skip
+    finally:
+        ray.shutdown()
+    # The rule starts at 256 and one level up (320) is past this ceiling: it holds 256 or 300.
+    assert point.held_at in (256, 300) and point.steps_per_s > 0
+    assert point.admit_s is not None and point.admit_s >= 10  # at least one counted window

@@ -126,6 +126,9 @@ def perf_pipeline(
     memory: Annotated[
         int, typer.Option(help="procedures in a seeded store each episode retrieves from (0: off)")
     ] = 0,
+    follow_knee: Annotated[
+        bool, typer.Option(help="levels are ceilings; memp run's knee rule picks what flies")
+    ] = False,
 ) -> None:
     """Streaming episodes/s vs the latency-bound ideal, CPU ms per step, and vs lockstep batches."""
     from actors.perf import bench_pipeline  # the Ray layer; pipeline/ itself never imports ray
@@ -136,7 +139,7 @@ def perf_pipeline(
     points = bench_pipeline(
         levels, workers=workers, latency_s=latency, sigma=sigma, warmup_s=warmup,
         window_s=window, lockstep_at=lock, address=address, server=server, profile=profile,
-        profile_out=profile_out, memory=memory,
+        profile_out=profile_out, memory=memory, follow_knee=follow_knee,
     )  # fmt: skip
     for table in render(points, latency, server):
         console.print(table)

@@ -108,6 +108,7 @@ class PerfPoint(Record):
     # Seconds from dispatching the first `concurrency` episodes until the workers had taken in
     # every one (the warm-up starts then): actor calls are admitted at a finite rate.
     admit_s: float | None = None
+    held_at: int | None = None  # --follow-knee: the in-flight cap the knee rule held
     lockstep_steps_per_s: float | None = None
     streaming_over_lockstep: float | None = None
     # CPU ms per step by part (pipeline/perf/profile.py), "sim" apart; None: not profiled
@@ -222,6 +223,7 @@ def render(points: Sequence[PerfPoint], latency_s: float, server: bool = False) 
         "server ms/step": [_f(p.server_cpu_ms_per_step, 2) for p in points],
         "call limit": ["-" if p.call_limit is None else str(p.call_limit) for p in points],
         "admit s": [_f(p.admit_s, 1) for p in points],
+        "knee held": ["-" if p.held_at is None else str(p.held_at) for p in points],
         "lockstep steps/s": [_f(p.lockstep_steps_per_s, 1) for p in points],
         "stream/ lockstep": [_f(p.streaming_over_lockstep, 2) for p in points],
     }
