@@ -155,7 +155,7 @@ class PipelineConfig(Section):
     rollout_workers: int = Field(2, ge=1)
     episodes_per_worker: int = Field(32, ge=1)
     distillers: int = Field(1, ge=1)
-    max_in_flight: int | None = Field(None, ge=1)  # default: workers x episodes_per_worker
+    max_in_flight: int | None = Field(None, ge=1)  # unset: knee-following, workers x epw ceiling
     # A run in which more than this share of episodes errored (or timed out) exits with code 3.
     max_error_ratio: float = Field(0.5, ge=0.0, le=1.0)
     # Memory work that still fails after its retries exits with code 4 unless this is true.
