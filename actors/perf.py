@@ -97,10 +97,6 @@ class _Probe:
         self.refs: list[Any] = []
         self.answered = 0.0
 
-    @property
-    def asked(self) -> bool:
-        return bool(self.refs)
-
     def ask(self) -> None:
         if not self.refs and time.perf_counter() >= self.answered + self.every_s:
             self.refs = [w.stats.remote() for w in self.workers]
