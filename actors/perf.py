@@ -231,7 +231,9 @@ def _streaming(
     steps_s = rates.steps_per_s
     mean_steps = sum(finished) / len(finished) if finished else float(cfg.env.step_limit)
     eps = steps_s / mean_steps
-    ideal = ideal_eps(concurrency, mean_steps, cfg.sim.latency.mean_s)
+    # Under --follow-knee the ideal is the held level's: `concurrency` is only its ceiling.
+    flown = knee.cap if knee else concurrency
+    ideal = ideal_eps(flown, mean_steps, cfg.sim.latency.mean_s)
     return PerfPoint(
         concurrency=concurrency,
         episodes=len(finished),
@@ -251,6 +253,7 @@ def _streaming(
         nodes=nodes,
         admit_s=round(admitted - sent, 2),
         held_at=knee.cap if knee else None,
+        knee_path=[(lv.cap, round(lv.steps_per_s, 1)) for lv in knee.history] if knee else None,
     )
 
 

@@ -74,3 +74,29 @@ def test_windows_span_five_model_latencies() -> None:
     assert knee.observe(15.0, 3000, True, latency_s=4.0) == 256  # 15 s < 5 x 4 s
     assert knee.observe(20.0, 4000, True, latency_s=4.0) == 320
     assert knee.history[0].steps_per_s == 200.0
+
+
+def test_a_step_that_gains_less_than_proportional_but_clearly_is_kept() -> None:
+    # A soft knee: past 800 each extra episode adds 0.4 of a step; the peak is at 1,200.
+    def rate(cap: int) -> float:
+        if cap <= 800:
+            return float(cap)
+        return 800 + 0.4 * (min(cap, 1200) - 800) - 0.5 * max(0, cap - 1200)
+
+    knee = KneeCap(8192, start=256, probe_every=3)
+    caps = _drive(knee, rate, 240)
+    # 782 -> 978 brings 11 % for 25 % more: the climb stops, but at the faster level.
+    assert 978 in caps and not knee.climbing and knee.cap >= 978
+    # Probes find 1,223 faster again (by more than the margin), 1,529 slower: it stays at 1,223.
+    caps = _drive(knee, rate, 900)
+    assert caps[-1] == 1223 and max(caps) == 1529
+
+
+def test_a_plateau_within_the_margin_goes_back_down() -> None:
+    # Flat past 1,000 with 1 % more per level: noise-sized gains must not ratchet the cap up.
+    def rate(cap: int) -> float:
+        return float(cap) if cap <= 1000 else 1000 * (1 + 0.01 * (cap / 1000 - 1))
+
+    knee = KneeCap(8192, start=256)
+    caps = _drive(knee, rate, 900)
+    assert max(caps) == 1223 and caps[-1] == 978

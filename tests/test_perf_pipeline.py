@@ -47,3 +47,6 @@ def test_bench_following_the_knee_holds_a_level_under_its_ceiling() -> None:
     # The rule starts at 256 and one level up (320) is past this ceiling: it holds 256 or 300.
     assert point.held_at in (256, 300) and point.steps_per_s > 0
     assert point.admit_s is not None and point.admit_s >= 10  # at least one counted window
+    assert point.knee_path and point.knee_path[0][0] == 256  # the climb is on record
+    # The ratio compares with the held level's ideal, not the ceiling's.
+    assert point.ideal_eps * point.mean_steps * 0.05 == pytest.approx(point.held_at, rel=0.01)

@@ -2,8 +2,10 @@
 
 Past the CPU knee more episodes in flight carry no more steps per second (each costs CPU of its
 own), and a call limit on model calls cannot shed them. So the cap climbs while steps/s grows
-with it and steps back to the last level that paid off when it stops. Every few windows it
-probes one level up again: the knee moves with the model's latency and the machine's load.
+with it in proportion; when a step brings less, it settles on whichever of the two levels ran
+more steps/s (the upper one only by a clear margin: noise must not ratchet it up a plateau).
+Every few windows it probes one level up again: the knee moves with the model's latency and the
+machine's load.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ class KneeCap:
         start: int = 256,
         grow: float = 1.25,
         gain: float = 0.5,
+        margin: float = 0.03,
         window_s: float = 10.0,
         probe_every: int = 6,
     ) -> None:
         self.ceiling = ceiling
         self.grow = grow
         self.gain = gain  # of a proportional gain a step up must bring to keep climbing
+        self.margin = margin  # what a step that stops the climb must gain to be kept
         self.window_s = window_s
         self.probe_every = probe_every  # held windows between probes one level up
         self.cap = min(ceiling, start)
@@ -75,7 +79,11 @@ class KneeCap:
         below = self.below
         if self.climbing:
             if below is not None and not self._paid_off(below, level):
-                self._set(below.cap, climbing=False)  # past the knee: back to what paid off
+                # Past the knee: keep the faster of the two; the upper one needs a clear gain.
+                kept = (
+                    level if level.steps_per_s >= below.steps_per_s * (1 + self.margin) else below
+                )
+                self._set(kept.cap, climbing=False)
                 return
             self.below = level
             if level.cap < self.ceiling:

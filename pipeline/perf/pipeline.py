@@ -109,6 +109,8 @@ class PerfPoint(Record):
     # every one (the warm-up starts then): actor calls are admitted at a finite rate.
     admit_s: float | None = None
     held_at: int | None = None  # --follow-knee: the in-flight cap the knee rule held
+    # --follow-knee: every window the rule counted, [cap, steps/s], in order
+    knee_path: list[tuple[int, float]] | None = None
     lockstep_steps_per_s: float | None = None
     streaming_over_lockstep: float | None = None
     # CPU ms per step by part (pipeline/perf/profile.py), "sim" apart; None: not profiled
