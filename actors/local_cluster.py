@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pipeline
+from actors.session import QUIET_ENV
 from pipeline.errors import StartupError
 
 # The `ray` CLI of the interpreter running memp (the venv), not whichever is on PATH.
@@ -41,16 +42,9 @@ def free_port() -> int:
 def node_env(**extra: str) -> dict[str, str]:
     """The environment every node and the joining driver share (auth off, code importable)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    return {
-        **env,
-        # Ray >= 2.5x turns token auth on when it finds ~/.ray/auth_token; every node and the
-        # driver must agree (see deploy/compose.yaml).
-        "RAY_AUTH_MODE": "disabled",
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_worker_niceness": "0",
-        "PYTHONPATH": str(ROOT),
-        **extra,
-    }
+    # QUIET_ENV turns token auth off, which Ray >= 2.5x turns on when it finds
+    # ~/.ray/auth_token: every node and the driver must agree (see deploy/compose.yaml).
+    return {**env, **QUIET_ENV, "PYTHONPATH": str(ROOT), **extra}
 
 
 class LocalCluster:

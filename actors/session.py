@@ -14,7 +14,7 @@ from pipeline.errors import StartupError
 
 # Ray's own noise (token auth notice, usage stats prompt) is not the user's business in a local run.
 # Ray starts workers at nice 15; our workers are the job itself, so they run at the driver's.
-_QUIET_ENV = {
+QUIET_ENV = {
     "RAY_worker_niceness": "0",
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_AUTH_MODE": "disabled",
@@ -42,7 +42,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> float:
         return 0.0
     address = address or os.environ.get("RAY_ADDRESS") or None
     started = time.perf_counter()
-    for key, value in _QUIET_ENV.items():
+    for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     logging.getLogger("ray").setLevel(logging.WARNING)
     if address is None:
