@@ -180,8 +180,11 @@ def _streaming(
     # window opens once it holds a level.
     knee = KneeCap(concurrency) if follow_knee else None
 
+    def cap() -> int:
+        return knee.cap if knee else concurrency
+
     def top_up() -> None:
-        while len(flying) < (knee.cap if knee else concurrency):
+        while len(flying) < cap():
             send()
 
     top_up()
@@ -232,8 +235,7 @@ def _streaming(
     mean_steps = sum(finished) / len(finished) if finished else float(cfg.env.step_limit)
     eps = steps_s / mean_steps
     # Under --follow-knee the ideal is the held level's: `concurrency` is only its ceiling.
-    flown = knee.cap if knee else concurrency
-    ideal = ideal_eps(flown, mean_steps, cfg.sim.latency.mean_s)
+    ideal = ideal_eps(cap(), mean_steps, cfg.sim.latency.mean_s)
     return PerfPoint(
         concurrency=concurrency,
         episodes=len(finished),
